@@ -1,0 +1,25 @@
+//! The database schema of Hypernet Core, and the only owner of it.
+//!
+//! Each migration carries its SQL for PostgreSQL and for SQLite side by side in `sql/`, so that the
+//! two backends stay identical in meaning (partial indexes, CHECK constraints, triggers, views)
+//! where a portable builder could only express their common part. Migrations are append-only
+//! once landed: change the schema with a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_initial_schema;
+mod m20261129_000002_login_throttle;
+mod sql_migration;
+
+/// Every migration of the schema, in the order they apply.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_initial_schema::Migration),
+            Box::new(m20261129_000002_login_throttle::Migration),
+        ]
+    }
+}

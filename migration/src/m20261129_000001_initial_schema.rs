@@ -1,0 +1,27 @@
+//! The eight tables of DESIGN §3 with their constraints, indexes, `updated_at` triggers and the
+//! three views (`album_media`, `media_sources`, `user_storage`).
+
+use sea_orm_migration::prelude::*;
+
+use crate::sql_migration::SqlScripts;
+
+const SQL: SqlScripts = SqlScripts {
+    postgres_up: include_str!("sql/m20261129_000001_initial_schema.postgres.up.sql"),
+    postgres_down: include_str!("sql/m20261129_000001_initial_schema.postgres.down.sql"),
+    sqlite_up: include_str!("sql/m20261129_000001_initial_schema.sqlite.up.sql"),
+    sqlite_down: include_str!("sql/m20261129_000001_initial_schema.sqlite.down.sql"),
+};
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.down(manager).await
+    }
+}

@@ -1,0 +1,26 @@
+//! `login_throttle`: the failed-login back-off of each email, shared by every instance.
+
+use sea_orm_migration::prelude::*;
+
+use crate::sql_migration::SqlScripts;
+
+const SQL: SqlScripts = SqlScripts {
+    postgres_up: include_str!("sql/m20261129_000002_login_throttle.postgres.up.sql"),
+    postgres_down: include_str!("sql/m20261129_000002_login_throttle.down.sql"),
+    sqlite_up: include_str!("sql/m20261129_000002_login_throttle.sqlite.up.sql"),
+    sqlite_down: include_str!("sql/m20261129_000002_login_throttle.down.sql"),
+};
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.down(manager).await
+    }
+}

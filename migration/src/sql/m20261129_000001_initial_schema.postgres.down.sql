@@ -1,0 +1,12 @@
+DROP VIEW IF EXISTS user_storage;
+DROP VIEW IF EXISTS media_sources;
+DROP VIEW IF EXISTS album_media;
+DROP TABLE IF EXISTS audit_log;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS links;
+DROP TABLE IF EXISTS integration_secrets;
+DROP TABLE IF EXISTS integrations;
+DROP TABLE IF EXISTS albums;
+DROP TABLE IF EXISTS media;
+DROP TABLE IF EXISTS users;
+DROP FUNCTION IF EXISTS hypernet_touch_updated_at();

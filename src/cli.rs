@@ -1,0 +1,156 @@
+//! The `hypernet` command line: `serve` (the default), `migrate`, `schema`, `user`.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::config::Config;
+use crate::startup::{self, App};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hypernet",
+    version,
+    about = "Hypernet Core: a GraphQL server over a personal media library"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve HTTP (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last migration (or `-n N` of them, or `--all`).
+    Down {
+        /// Roll back every applied migration.
+        #[arg(long, conflicts_with = "steps")]
+        all: bool,
+        /// How many migrations to roll back.
+        #[arg(short = 'n', long = "steps", default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Roll back every migration, then apply them all again (destroys all data).
+    Fresh,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from standard input.
+    Create {
+        email: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set an account's password (read from standard input) and end its sessions.
+    SetPassword { email: String },
+    /// Set an account's storage quota in bytes.
+    SetQuota { email: String, bytes: i64 },
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = App::build(config.clone()).await?;
+            tracing::info!(
+                "Hypernet listening on http://{}:{}/graphql",
+                config.bind.ip(),
+                app.port()
+            );
+            app.run_until_stopped().await
+        }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate { action } => migrate(&config, action).await,
+        Command::User { action } => user(&config, action).await,
+    }
+}
+
+async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    let (db, _) = crate::db::connect(config).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
+        MigrateAction::Down { steps, .. } => Migrator::down(&db, Some(steps)).await?,
+        MigrateAction::Fresh => Migrator::refresh(&db).await?,
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(&db).await? {
+                let status = m.status().to_string().to_lowercase();
+                println!("{status:8} {}", m.name());
+            }
+            return Ok(());
+        }
+    }
+    for m in Migrator::get_migration_with_status(&db).await? {
+        tracing::info!(migration = m.name(), status = %m.status(), "migration");
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
+    let services = startup::services(config).await?;
+    let outcome = match action {
+        UserAction::Create { email, admin } => {
+            let password = read_password()?;
+            services
+                .create_user_as_operator(&email, password, admin)
+                .await
+                .map(|u| println!("created {} ({})", u.email, u.id))
+        }
+        UserAction::SetPassword { email } => {
+            let password = read_password()?;
+            services
+                .set_password_as_operator(&email, password)
+                .await
+                .map(|()| println!("password set; every session of {email} ended"))
+        }
+        UserAction::SetQuota { email, bytes } => services
+            .set_quota_as_operator(&email, bytes)
+            .await
+            .map(|()| println!("quota of {email} set to {bytes} bytes")),
+    };
+    outcome.map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))
+}

@@ -1,0 +1,194 @@
+//! Every setting of the server: a flag with an `HYPERNET_*` environment variable and a default.
+//! Read in `main` only; tests build the struct with [`Config::defaults`] and set fields.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, ValueEnum};
+
+/// Who may create an account through the `register` mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationMode {
+    /// Only the very first account may self-register (it becomes the admin).
+    FirstOnly,
+    /// Anyone may register; the first account still becomes the admin.
+    Open,
+    /// Nobody may self-register; the operator uses `hypernet user create`.
+    Closed,
+}
+
+/// The server's settings.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(
+        long,
+        env = "HYPERNET_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database, generated secrets and stored media (default ./data).
+    #[arg(
+        long,
+        env = "HYPERNET_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `postgres://…` or `sqlite://…` (default: `hypernet.db` in the data dir).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Largest number of pooled database connections (default 16).
+    #[arg(
+        long,
+        env = "HYPERNET_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a pooled connection before failing the request (default 5).
+    #[arg(
+        long,
+        env = "HYPERNET_DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
+
+    /// PostgreSQL `statement_timeout` in seconds; SQLite's busy timeout uses it too (default 30).
+    #[arg(
+        long,
+        env = "HYPERNET_DB_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub db_statement_timeout_secs: u64,
+
+    /// Who may register: `first-only` (default), `open` or `closed`.
+    #[arg(
+        long,
+        env = "HYPERNET_REGISTRATION",
+        value_enum,
+        default_value = "first-only",
+        global = true
+    )]
+    pub registration: RegistrationMode,
+
+    /// Lifetime of access tokens in seconds (default 900, 15 minutes).
+    #[arg(
+        long,
+        env = "HYPERNET_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of refresh tokens in days (default 30).
+    #[arg(
+        long,
+        env = "HYPERNET_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_token_ttl_days: u64,
+
+    /// Secret that signs access tokens (at least 32 bytes; default: generated once into
+    /// `<data dir>/jwt_secret`, mode 0600).
+    #[arg(
+        long,
+        env = "HYPERNET_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Serve GraphQL introspection (default true; GraphiQL needs it).
+    #[arg(long, env = "HYPERNET_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Largest accepted GraphQL request body in bytes (default 1 MiB).
+    #[arg(long, env = "HYPERNET_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Largest number of operations in one batched request (default 10; 0 refuses batches).
+    #[arg(long, env = "HYPERNET_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Deepest accepted query nesting (default 15).
+    #[arg(long, env = "HYPERNET_MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+
+    /// Highest accepted query complexity; a connection costs its page size times its
+    /// selection (default 20000).
+    #[arg(
+        long,
+        env = "HYPERNET_MAX_COMPLEXITY",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+
+    /// Most aliases accepted in one query document (default 30).
+    #[arg(
+        long,
+        env = "HYPERNET_MAX_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub max_aliases: usize,
+
+    /// Storage quota of new accounts in bytes (default 10 GiB).
+    #[arg(long, env = "HYPERNET_DEFAULT_QUOTA_BYTES", default_value_t = 10 * 1024 * 1024 * 1024, global = true)]
+    pub default_quota_bytes: i64,
+
+    /// Seconds that shutdown waits for requests in flight before it stops anyway (default 10).
+    #[arg(
+        long,
+        env = "HYPERNET_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
+
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust; default false).
+    #[arg(long, env = "HYPERNET_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Parser)]
+struct DefaultsOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Config {
+    /// The defaults, as `hypernet` with no flags would have them (environment included).
+    pub fn defaults() -> Self {
+        DefaultsOnly::parse_from(["hypernet"]).config
+    }
+
+    /// The database URL in force: the configured one, else a SQLite file in the data dir.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("hypernet.db").display()
+            ),
+        }
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs)
+    }
+
+    pub fn refresh_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_token_ttl_days * 24 * 60 * 60)
+    }
+}

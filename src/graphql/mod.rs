@@ -1,0 +1,47 @@
+//! The GraphQL schema: queries, mutations, types, limits. Resolvers are thin: they read the
+//! viewer and the services from the context, call one service function, convert the result.
+
+pub(crate) mod context;
+pub(crate) mod error;
+pub(crate) mod ids;
+pub(crate) mod limits;
+mod mutation;
+mod query;
+pub(crate) mod scalars;
+mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+use crate::service::Services;
+use limits::{Limits, QueryLimits};
+use mutation::MutationRoot;
+use query::QueryRoot;
+
+pub type HypernetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+}
+
+/// The schema the server runs, with its limits and the services in its data.
+pub(crate) fn build_schema(services: Arc<Services>, limits: Limits) -> HypernetSchema {
+    let mut builder = builder()
+        .data(services)
+        .disable_suggestions()
+        .extension(QueryLimits::new(limits));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as `hypernet schema` prints it and `schema.graphql` keeps it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

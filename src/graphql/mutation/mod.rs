@@ -1,0 +1,8 @@
+//! The mutation root, merged from one object per domain area.
+
+mod auth;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::AuthMutation);

@@ -1,0 +1,9 @@
+//! The query root, merged from one object per domain area.
+
+mod node;
+mod viewer;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(viewer::ViewerQuery, node::NodeQuery);

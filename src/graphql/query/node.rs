@@ -1,0 +1,39 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::error::AppError;
+use crate::graphql::context::viewer;
+use crate::graphql::types::node::{self, Node};
+
+/// Most ids one `nodes` call resolves.
+const MAX_NODES: usize = 100;
+
+#[derive(Default)]
+pub(crate) struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// The object with this global id, or null when it does not exist, is deleted or is not
+    /// the viewer's.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let viewer = viewer(ctx)?;
+        Ok(node::resolve(ctx, viewer, &id).await?)
+    }
+
+    /// The objects with these global ids, in order; null where `node` would be null.
+    #[graphql(complexity = "ids.len() * child_complexity")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        let viewer = viewer(ctx)?;
+        if ids.len() > MAX_NODES {
+            return Err(AppError::bad_input(
+                "ids",
+                format!("`nodes` takes at most {MAX_NODES} ids"),
+            )
+            .into());
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(node::resolve(ctx, viewer, id).await?);
+        }
+        Ok(out)
+    }
+}

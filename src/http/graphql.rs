@@ -1,0 +1,199 @@
+//! `POST /graphql` (JSON) and `GET /graphql` (GraphiQL for browsers; queries only otherwise).
+
+use std::net::SocketAddr;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::caller::request_context;
+
+/// A refusal before GraphQL runs, shaped like a GraphQL error response.
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
+    (status, axum::Json(body)).into_response()
+}
+
+fn graphql_response(response: BatchResponse) -> Response {
+    let mut headers = response.http_headers();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    (headers, axum::Json(response)).into_response()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.eq_ignore_ascii_case("application/graphql-response+json")
+        })
+}
+
+pub(crate) async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !is_json(&headers) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "send GraphQL requests as `Content-Type: application/json`",
+        );
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_USER_INPUT",
+                format!(
+                    "the request body is larger than {} bytes",
+                    state.limits.max_body_bytes
+                ),
+            );
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("the body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    if let BatchRequest::Batch(requests) = &batch {
+        let max = state.limits.max_batch;
+        if requests.is_empty() || requests.len() > max {
+            let message = if max == 0 {
+                "batched requests are disabled on this server".to_string()
+            } else {
+                format!(
+                    "a batch holds 1 to {max} operations, not {}",
+                    requests.len()
+                )
+            };
+            return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
+        }
+    }
+    let ctx = request_context(&state, &headers, Some(peer));
+    graphql_response(state.schema.execute_batch(batch.data(ctx)).await)
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Whether the operation a GET request would run is a query (mutations and subscriptions are
+/// refused over GET). A document that does not parse is left to GraphQL to report.
+fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return true;
+    };
+    let ty = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) => {
+            // GraphQL itself refuses an ambiguous document; refuse it here only if any
+            // operation in it writes.
+            if ops.values().all(|op| op.node.ty == OperationType::Query) {
+                Some(OperationType::Query)
+            } else {
+                None
+            }
+        }
+    };
+    ty.is_none_or(|ty| ty == OperationType::Query)
+}
+
+pub(crate) async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    if raw.is_empty() {
+        if wants_html(&headers) {
+            return Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("Hypernet GraphiQL")
+                    .finish(),
+            )
+            .into_response();
+        }
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "GET /graphql needs a `query` parameter (or open it in a browser for GraphiQL)",
+        );
+    }
+    let request = match async_graphql::http::parse_query_string(&raw) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("the query string is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    if !is_read_only(&request.query, request.operation_name.as_deref()) {
+        let mut response = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "mutations and subscriptions are not allowed over GET; use POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+        return response;
+    }
+    let ctx = request_context(&state, &headers, Some(peer));
+    graphql_response(BatchResponse::Single(
+        state.schema.execute(request.data(ctx)).await,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_read_only;
+
+    #[test]
+    fn only_queries_are_read_only() {
+        assert!(is_read_only("{ viewer { id } }", None));
+        assert!(is_read_only("query Q { viewer { id } }", Some("Q")));
+        assert!(!is_read_only(
+            "mutation { logoutAll { revokedSessions } }",
+            None
+        ));
+        assert!(!is_read_only(
+            "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
+            Some("M")
+        ));
+        assert!(!is_read_only(
+            "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
+            None
+        ));
+        assert!(!is_read_only("subscription { x }", None));
+    }
+}

@@ -1,0 +1,37 @@
+//! `/healthz` (the process is up), `/readyz` (the database answers), `/metrics` (Prometheus).
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::AppState;
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.services.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = format!(
+        "# HELP hypernet_sql_statements_total SQL statements sent to the database.\n\
+         # TYPE hypernet_sql_statements_total counter\n\
+         hypernet_sql_statements_total {}\n",
+        state.statements.get()
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}

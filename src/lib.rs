@@ -1,0 +1,19 @@
+//! Hypernet Core: a GraphQL server over a personal media library modelled as an object-link
+//! graph.
+//!
+//! Data flows one way: `http` -> `graphql` -> `service` -> `store` -> `entity`; `auth` depends
+//! on none of them.
+
+pub(crate) mod auth;
+pub mod cli;
+pub mod config;
+pub(crate) mod db;
+pub mod error;
+pub mod graphql;
+pub(crate) mod http;
+pub mod service;
+pub mod startup;
+pub(crate) mod store;
+
+pub use config::Config;
+pub use startup::App;

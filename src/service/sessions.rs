@@ -1,0 +1,157 @@
+//! Sessions: a login creates a refresh-token family; each refresh rotates the token; reuse of a
+//! rotated token revokes the family.
+
+use chrono::{DateTime, Utc};
+use entity::users;
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ClientInfo, Services, audit};
+use crate::auth::tokens::{hash_token, new_refresh_token};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use crate::store::refresh_tokens::NewRefreshToken;
+
+/// What a client gets when it signs in or refreshes.
+pub(crate) struct AuthSession {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+    pub user: users::Model,
+}
+
+fn invalid_refresh_token() -> AppError {
+    AppError::Unauthenticated("the refresh token is invalid, expired or revoked".into())
+}
+
+impl Services {
+    /// Stores a new refresh token in `family` (a new family when `None`) and returns the tokens.
+    pub(super) async fn open_session(
+        &self,
+        db: &impl ConnectionTrait,
+        user: users::Model,
+        family: Option<Uuid>,
+        id: Uuid,
+        client: &ClientInfo,
+    ) -> AppResult<AuthSession> {
+        let refresh_token = new_refresh_token();
+        store::refresh_tokens::insert(
+            db,
+            NewRefreshToken {
+                id,
+                user_id: user.id,
+                token_hash: hash_token(&refresh_token),
+                family_id: family.unwrap_or_else(Uuid::now_v7),
+                expires_at: store::now() + self.refresh_token_ttl,
+                user_agent: client.user_agent.clone(),
+                ip: client.ip.clone(),
+            },
+        )
+        .await?;
+        let (access_token, expires_at) = self.access_tokens.issue(user.id)?;
+        Ok(AuthSession {
+            access_token,
+            refresh_token,
+            expires_at,
+            user,
+        })
+    }
+
+    /// Exchanges a live refresh token for a new pair. Of two concurrent refreshes of one token,
+    /// one wins; a token that was already rotated revokes its whole family.
+    #[tracing::instrument(skip_all)]
+    pub(crate) async fn refresh_session(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> AppResult<AuthSession> {
+        let Some(token) =
+            store::refresh_tokens::find_by_hash(&self.db, &hash_token(refresh_token)).await?
+        else {
+            return Err(invalid_refresh_token());
+        };
+        if token.revoked_at.is_some() {
+            if token.replaced_by.is_some() {
+                let revoked =
+                    store::refresh_tokens::revoke_family(&self.db, token.family_id).await?;
+                audit::record(
+                    &self.db,
+                    client,
+                    Some(token.user_id),
+                    "auth.refresh_token_reused",
+                    json!({ "family_id": token.family_id, "revoked": revoked }),
+                )
+                .await?;
+                tracing::warn!(user_id = %token.user_id, "rotated refresh token reused; family revoked");
+            }
+            return Err(invalid_refresh_token());
+        }
+        if token.expires_at <= store::now() {
+            return Err(invalid_refresh_token());
+        }
+        let Some(user) = store::users::find_active_by_id(&self.db, token.user_id).await? else {
+            return Err(invalid_refresh_token());
+        };
+        let txn = store::begin_write(&self.db).await?;
+        let new_id = Uuid::now_v7();
+        if !store::refresh_tokens::rotate(&txn, token.id, new_id).await? {
+            // Someone rotated it between our read and this update.
+            return Err(invalid_refresh_token());
+        }
+        let session = self
+            .open_session(&txn, user, Some(token.family_id), new_id, client)
+            .await?;
+        txn.commit().await?;
+        Ok(session)
+    }
+
+    /// Revokes the session the refresh token belongs to. Unknown or already revoked tokens are
+    /// not an error: logging out is idempotent.
+    #[tracing::instrument(skip_all)]
+    pub(crate) async fn logout(
+        &self,
+        viewer: Option<Uuid>,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> AppResult<u64> {
+        let Some(token) =
+            store::refresh_tokens::find_by_hash(&self.db, &hash_token(refresh_token)).await?
+        else {
+            return Ok(0);
+        };
+        if viewer.is_some_and(|v| v != token.user_id) {
+            return Ok(0);
+        }
+        let txn = self.db.begin().await?;
+        let revoked = store::refresh_tokens::revoke_family(&txn, token.family_id).await?;
+        audit::record(
+            &txn,
+            client,
+            Some(token.user_id),
+            "auth.logout",
+            json!({ "family_id": token.family_id, "revoked": revoked }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Revokes every session of the viewer.
+    #[tracing::instrument(skip_all, fields(viewer = %viewer))]
+    pub(crate) async fn logout_all(&self, viewer: Uuid, client: &ClientInfo) -> AppResult<u64> {
+        let txn = self.db.begin().await?;
+        let revoked = store::refresh_tokens::revoke_all_for_user(&txn, viewer).await?;
+        audit::record(
+            &txn,
+            client,
+            Some(viewer),
+            "auth.logout_all",
+            json!({ "revoked": revoked }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(revoked)
+    }
+}

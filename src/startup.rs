@@ -1,0 +1,152 @@
+//! Building and running the server: connect, migrate, load secrets, bind, serve.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::{password, secret_file};
+use crate::config::Config;
+use crate::db::{self, StatementCounter};
+use crate::graphql::{self, limits::Limits};
+use crate::http::{self, AppState, HttpLimits};
+use crate::service::Services;
+
+/// A server ready to run: its database is migrated and its port is bound.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    port: u16,
+    shutdown_grace: Duration,
+    db: DatabaseConnection,
+}
+
+/// The services the CLI's commands use, on a migrated database.
+pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
+    let (db, _) = connect_and_migrate(config).await?;
+    let secret = jwt_secret(config)?;
+    Ok(Arc::new(Services::new(db, config, &secret)?))
+}
+
+async fn connect_and_migrate(
+    config: &Config,
+) -> anyhow::Result<(DatabaseConnection, Arc<StatementCounter>)> {
+    let (db, statements) = db::connect(config).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying database migrations")?;
+    Ok((db, statements))
+}
+
+fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    match &config.jwt_secret {
+        Some(secret) => Ok(secret.as_bytes().to_vec()),
+        None => secret_file::load_or_create(&config.data_dir, "jwt_secret", 32),
+    }
+}
+
+impl App {
+    /// Connects, applies pending migrations, and binds `config.bind` (port 0 picks one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (db, statements) = connect_and_migrate(&config).await?;
+        let secret = jwt_secret(&config)?;
+        let services = Arc::new(Services::new(db.clone(), &config, &secret)?);
+        tokio::task::spawn_blocking(password::warm_up);
+        let schema = graphql::build_schema(services.clone(), Limits::from_config(&config));
+        let state = AppState {
+            schema,
+            services,
+            statements,
+            limits: HttpLimits {
+                max_body_bytes: config.max_body_bytes,
+                max_batch: config.max_batch,
+                trust_forwarded_for: config.trust_forwarded_for,
+            },
+        };
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        Ok(Self {
+            listener,
+            router: http::router(state),
+            port,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+            db,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool (tests read the schema catalogs through it).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains for at most the shutdown grace period.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then waits at most the grace period for requests in
+    /// flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = self.shutdown_grace;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down; draining requests in flight");
+            let _ = stopping_tx.send(());
+        });
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result.context("serving HTTP")?,
+            () = deadline => tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway"),
+        }
+        self.db.close_by_ref().await.ok();
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
