@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -67,7 +67,7 @@ pub(crate) async fn graphql_post(
             );
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch = match parse_body(&bytes) {
         Ok(batch) => batch,
         Err(err) => {
             return refuse(
@@ -95,6 +95,16 @@ pub(crate) async fn graphql_post(
     graphql_response(state.schema.execute_batch(batch.data(ctx)).await)
 }
 
+/// One request (a JSON object) or a batch (a JSON array of them); nothing else.
+fn parse_body(bytes: &[u8]) -> Result<BatchRequest, serde_json::Error> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        serde_json::from_slice::<Vec<Request>>(bytes).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice::<Request>(bytes).map(BatchRequest::Single)
+    }
+}
+
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -112,13 +122,12 @@ fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
         (DocumentOperations::Multiple(ops), None) => {
-            // GraphQL itself refuses an ambiguous document; refuse it here only if any
+            // GraphQL itself refuses an ambiguous document; refuse it here already if any
             // operation in it writes.
-            if ops.values().all(|op| op.node.ty == OperationType::Query) {
-                Some(OperationType::Query)
-            } else {
-                None
-            }
+            ops.values()
+                .map(|op| op.node.ty)
+                .find(|ty| *ty != OperationType::Query)
+                .or(Some(OperationType::Query))
         }
     };
     ty.is_none_or(|ty| ty == OperationType::Query)

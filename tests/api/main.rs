@@ -1,1 +1,10 @@
+//! Black-box tests through HTTP, on SQLite by default and on PostgreSQL when
+//! `HYPERNET_TEST_DATABASE_URL` points at a server (each test gets a fresh database).
 
+mod accounts;
+mod cli;
+mod helpers;
+mod http;
+mod limits;
+mod schema;
+mod sessions;

@@ -200,7 +200,7 @@ SELECT u.id                                                   AS user_id,
        u.storage_quota                                        AS storage_quota,
        u.storage_used                                         AS storage_used,
        COUNT(m.id)                                            AS media_count,
-       COALESCE(SUM(m.size), 0)                               AS media_bytes,
+       COALESCE(SUM(m.size), 0)::bigint                       AS media_bytes,
        COUNT(m.id) FILTER (WHERE m.media_type = 'photo')      AS photo_count,
        COUNT(m.id) FILTER (WHERE m.media_type = 'video')      AS video_count
 FROM users u

@@ -5,4 +5,5 @@ mod auth;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(auth::AuthMutation);

@@ -6,4 +6,5 @@ mod viewer;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(viewer::ViewerQuery, node::NodeQuery);

@@ -1,0 +1,160 @@
+//! The `hypernet` binary: `schema`, `migrate`, and the operator's `user` commands.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use hypernet::config::RegistrationMode;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, assert_code};
+
+fn hypernet(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hypernet"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("HYPERNET_DATA_DIR", app.data_dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hypernet");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "hypernet failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn schema_prints_the_sdl() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hypernet"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        hypernet::graphql::sdl()
+    );
+}
+
+#[tokio::test]
+async fn migrate_status_lists_applied_migrations() {
+    let app = TestApp::spawn().await;
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.iter().all(|l| l.starts_with("applied")), "{out}");
+
+    stdout(&hypernet(&app, &["migrate", "down", "-n", "1"], None));
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    assert!(out.lines().last().unwrap().starts_with("pending"), "{out}");
+    stdout(&hypernet(&app, &["migrate", "up"], None));
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
+}
+
+#[tokio::test]
+async fn operators_manage_accounts_from_the_command_line() {
+    let app = TestApp::spawn_with(|c| c.registration = RegistrationMode::FirstOnly).await;
+    stdout(&hypernet(
+        &app,
+        &["user", "create", "Op@Example.com", "--admin"],
+        Some(&format!("{PASSWORD}\n")),
+    ));
+
+    // The operator's account counts as the first: registration is now closed.
+    let res = app
+        .gql(
+            "mutation { register(input: { email: \"late@example.com\", password: \"long enough pass\" }) { accessToken } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_code(&res, "FORBIDDEN");
+
+    let login = app.login("op@example.com", PASSWORD).await;
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("login")
+        .to_string();
+    let refresh_token = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .gql(
+            "{ viewer { isAdmin storageQuota } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(res["data"]["viewer"]["isAdmin"], true);
+
+    stdout(&hypernet(
+        &app,
+        &["user", "set-quota", "op@example.com", "5000"],
+        None,
+    ));
+    let res = app
+        .gql("{ viewer { storageQuota } }", json!({}), Some(&token))
+        .await;
+    assert_eq!(res["data"]["viewer"]["storageQuota"], 5000);
+
+    stdout(&hypernet(
+        &app,
+        &["user", "set-password", "op@example.com"],
+        Some("another long password\n"),
+    ));
+    assert_code(
+        &app.login("op@example.com", PASSWORD).await,
+        "UNAUTHENTICATED",
+    );
+    assert!(
+        app.login("op@example.com", "another long password").await["data"]["login"].is_object()
+    );
+    let res = app
+        .gql(
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            json!({ "t": refresh_token }),
+            None,
+        )
+        .await;
+    assert_code(&res, "UNAUTHENTICATED");
+
+    // Bad input is refused with a message and a failing exit code.
+    let out = hypernet(
+        &app,
+        &["user", "create", "op@example.com"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = hypernet(
+        &app,
+        &["user", "create", "short@example.com"],
+        Some("short\n"),
+    );
+    assert!(!out.status.success());
+    let out = hypernet(
+        &app,
+        &["user", "set-quota", "nobody@example.com", "1"],
+        None,
+    );
+    assert!(!out.status.success());
+}

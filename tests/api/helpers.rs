@@ -1,0 +1,238 @@
+//! `TestApp`: the real server on port 0 with a database of its own.
+
+use std::time::Duration;
+
+use hypernet::App;
+use hypernet::config::{Config, RegistrationMode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    /// The URL of this test's own database.
+    pub database_url: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<PostgresDb>,
+}
+
+/// A registered, signed-in user.
+pub struct TestUser {
+    pub id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let _ = db.execute_unprepared(&sql).await;
+                    let _ = db.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The URL of database `name` on the server of `url`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the server with the test defaults (open registration, a fresh database),
+    /// changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::defaults();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.registration = RegistrationMode::Open;
+        config.db_max_connections = 8;
+        config.jwt_secret = None;
+        let postgres = match std::env::var("HYPERNET_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                config.database_url = Some(with_database(&url, &name));
+                Some(PostgresDb {
+                    admin_url: url,
+                    name,
+                })
+            }
+            _ => {
+                config.database_url = None;
+                None
+            }
+        };
+        configure(&mut config);
+        let database_url = config.effective_database_url();
+        let app = App::build(config).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        tokio::spawn(app.run(std::future::pending()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            database_url,
+            client,
+            db,
+            data_dir,
+            postgres,
+        }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs one GraphQL operation and returns the response body.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request");
+        res.json().await.expect("json body")
+    }
+
+    /// POSTs any JSON body to `/graphql`.
+    pub async fn post_json(&self, body: Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(self.url("/graphql")).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn register(&self, email: &str) -> TestUser {
+        let res = self
+            .gql(
+                "mutation($input: RegisterInput!) { register(input: $input) {
+                    accessToken refreshToken user { id email } } }",
+                json!({ "input": { "email": email, "password": PASSWORD } }),
+                None,
+            )
+            .await;
+        let payload = &res["data"]["register"];
+        assert!(payload.is_object(), "register failed: {res}");
+        TestUser {
+            id: payload["user"]["id"].as_str().unwrap().to_string(),
+            access_token: payload["accessToken"].as_str().unwrap().to_string(),
+            refresh_token: payload["refreshToken"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            "mutation($input: LoginInput!) { login(input: $input) {
+                accessToken refreshToken expiresAt user { id email } } }",
+            json!({ "input": { "email": email, "password": password } }),
+            None,
+        )
+        .await
+    }
+
+    /// SQL statements the server has sent so far (from `/metrics`).
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("hypernet_sql_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("statement counter in /metrics")
+    }
+
+    /// Runs raw SQL on the test database.
+    pub async fn sql(&self, sql: &str) -> Result<(), sea_orm::DbErr> {
+        self.db.execute_unprepared(sql).await.map(|_| ())
+    }
+
+    /// The single number a `SELECT` of one integer column returns.
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.backend(),
+                sql.to_string(),
+            ))
+            .await
+            .expect("query")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+/// The `extensions.code` of the first error, or a panic showing the response.
+pub fn error_code(res: &Value) -> &str {
+    res["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code, got {res}"))
+}
+
+pub fn assert_code(res: &Value, code: &str) {
+    assert_eq!(error_code(res), code, "unexpected response: {res}");
+}
