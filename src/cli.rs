@@ -33,6 +33,8 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Purge what the trash retention and upload expiry release now (`serve` does it hourly).
+    Purge,
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -93,6 +95,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(&config, action).await,
         Command::User { action } => user(&config, action).await,
+        Command::Purge => {
+            let services = startup::services(&config).await?;
+            let report = services.purge_expired().await?;
+            println!(
+                "purged {} media and {} expired upload sessions",
+                report.media, report.upload_sessions
+            );
+            Ok(())
+        }
     }
 }
 

@@ -156,6 +156,55 @@ pub struct Config {
     )]
     pub shutdown_grace_secs: u64,
 
+    /// Where media bytes are stored: `file:///absolute/path` (default: `blobs` in the data dir).
+    #[arg(long, env = "HYPERNET_STORAGE_URL", global = true)]
+    pub storage_url: Option<String>,
+
+    /// Largest accepted upload in bytes, through either upload path (default 4 GiB).
+    #[arg(long, env = "HYPERNET_MAX_UPLOAD_BYTES", default_value_t = 4 * 1024 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: u64,
+
+    /// Hours a resumable upload session stays open (default 24).
+    #[arg(
+        long,
+        env = "HYPERNET_UPLOAD_SESSION_TTL_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub upload_session_ttl_hours: u64,
+
+    /// Seconds a signed `Media.contentUrl` stays valid (default 3600).
+    #[arg(
+        long,
+        env = "HYPERNET_CONTENT_URL_TTL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub content_url_ttl_secs: u64,
+
+    /// Days deleted items stay in the trash before they are purged (default 30).
+    #[arg(
+        long,
+        env = "HYPERNET_TRASH_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub trash_retention_days: u64,
+
+    /// Seconds between maintenance runs in `serve`: purge, expired uploads, thumbnails (default 3600).
+    #[arg(
+        long,
+        env = "HYPERNET_MAINTENANCE_INTERVAL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub maintenance_interval_secs: u64,
+
+    /// Public base URL (e.g. `https://photos.example.com`) for absolute `contentUrl` and
+    /// `uploadUrl`; relative URLs when unset.
+    #[arg(long, env = "HYPERNET_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust; default false).
     #[arg(long, env = "HYPERNET_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
     pub trust_forwarded_for: bool,

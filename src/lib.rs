@@ -11,8 +11,10 @@ pub(crate) mod db;
 pub mod error;
 pub mod graphql;
 pub(crate) mod http;
+pub(crate) mod media;
 pub mod service;
 pub mod startup;
+pub(crate) mod storage;
 pub(crate) mod store;
 
 pub use config::Config;

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::db::{self, StatementCounter};
 use crate::graphql::{self, limits::Limits};
 use crate::http::{self, AppState, HttpLimits};
-use crate::service::Services;
+use crate::service::{Services, maintenance, variants};
 
 /// A server ready to run: its database is migrated and its port is bound.
 pub struct App {
@@ -30,7 +30,9 @@ pub struct App {
 pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
     let (db, _) = connect_and_migrate(config).await?;
     let secret = jwt_secret(config)?;
-    Ok(Arc::new(Services::new(db, config, &secret)?))
+    // No thumbnail worker here: the next `serve` picks up whatever is missing.
+    let (services, _jobs) = Services::new(db, config, &secret)?;
+    Ok(Arc::new(services))
 }
 
 async fn connect_and_migrate(
@@ -55,8 +57,14 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (db, statements) = connect_and_migrate(&config).await?;
         let secret = jwt_secret(&config)?;
-        let services = Arc::new(Services::new(db.clone(), &config, &secret)?);
+        let (services, jobs) = Services::new(db.clone(), &config, &secret)?;
+        let services = Arc::new(services);
         tokio::task::spawn_blocking(password::warm_up);
+        tokio::spawn(variants::run_worker(services.clone(), jobs));
+        tokio::spawn(maintenance::run_periodic(
+            services.clone(),
+            Duration::from_secs(config.maintenance_interval_secs),
+        ));
         let schema = graphql::build_schema(services.clone(), Limits::from_config(&config));
         let state = AppState {
             schema,

@@ -9,4 +9,6 @@ pub mod links;
 pub mod login_throttle;
 pub mod media;
 pub mod refresh_tokens;
+pub mod upload_chunks;
+pub mod upload_sessions;
 pub mod users;

@@ -12,6 +12,8 @@ pub struct Model {
     pub is_admin: bool,
     pub storage_quota: i64,
     pub storage_used: i64,
+    /// Bytes promised to open upload sessions, so that parallel uploads cannot overrun the quota.
+    pub storage_reserved: i64,
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

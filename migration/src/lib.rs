@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_initial_schema;
 mod m20261129_000002_login_throttle;
+mod m20261129_000003_media_library;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_initial_schema::Migration),
             Box::new(m20261129_000002_login_throttle::Migration),
+            Box::new(m20261129_000003_media_library::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ use async_graphql::Context;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::loaders::Loaders;
 use crate::service::{ClientInfo, Services};
 
 /// The caller of one request.
@@ -20,6 +21,10 @@ pub(crate) struct RequestContext {
 
 pub(crate) fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
     ctx.data_unchecked::<Arc<Services>>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Arc<Loaders> {
+    ctx.data_unchecked::<Arc<Loaders>>()
 }
 
 pub(crate) fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {

@@ -5,22 +5,31 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use crate::error::AppError;
+
 /// The kinds of objects a global id can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NodeKind {
     User,
+    Media,
+    /// A resumable upload session (not a `Node`: it is not an object of the library).
+    Upload,
 }
 
 impl NodeKind {
     fn name(self) -> &'static str {
         match self {
             NodeKind::User => "User",
+            NodeKind::Media => "Media",
+            NodeKind::Upload => "Upload",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "User" => Some(NodeKind::User),
+            "Media" => Some(NodeKind::Media),
+            "Upload" => Some(NodeKind::Upload),
             _ => None,
         }
     }
@@ -36,6 +45,18 @@ pub(crate) fn decode(id: &str) -> Option<(NodeKind, Uuid)> {
     let text = std::str::from_utf8(&raw).ok()?;
     let (kind, uuid) = text.split_once(':')?;
     Some((NodeKind::from_name(kind)?, Uuid::try_parse(uuid).ok()?))
+}
+
+/// The id of an object of `kind` given in argument `field`, or `NOT_FOUND` (an id that is not
+/// ours names nothing, exactly like an unknown one).
+pub(crate) fn expect(id: &ID, kind: NodeKind, field: &'static str) -> Result<Uuid, AppError> {
+    match decode(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        _ => Err(AppError::NotFound(format!(
+            "`{field}` names no {} of yours",
+            kind.name()
+        ))),
+    }
 }
 
 #[cfg(test)]

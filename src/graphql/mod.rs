@@ -1,10 +1,12 @@
 //! The GraphQL schema: queries, mutations, types, limits. Resolvers are thin: they read the
 //! viewer and the services from the context, call one service function, convert the result.
 
+pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod ids;
 pub(crate) mod limits;
+pub(crate) mod loaders;
 mod mutation;
 mod query;
 pub(crate) mod scalars;

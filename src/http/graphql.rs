@@ -2,17 +2,24 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::ParseRequestError;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use futures_util::TryStreamExt;
 use serde_json::json;
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::AppState;
 use super::caller::request_context;
+use crate::graphql::loaders::Loaders;
+
+/// Most files one multipart request may carry.
+const MAX_FILES_PER_REQUEST: usize = 10;
 
 /// A refusal before GraphQL runs, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -47,11 +54,14 @@ pub(crate) async fn graphql_post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Some(content_type) = multipart_content_type(&headers) {
+        return multipart(state, peer, &headers, content_type, body).await;
+    }
     if !is_json(&headers) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_USER_INPUT",
-            "send GraphQL requests as `Content-Type: application/json`",
+            "send GraphQL requests as `Content-Type: application/json` (or multipart/form-data for uploads)",
         );
     }
     let bytes: Bytes = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
@@ -91,8 +101,78 @@ pub(crate) async fn graphql_post(
             return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
         }
     }
-    let ctx = request_context(&state, &headers, Some(peer));
-    graphql_response(state.schema.execute_batch(batch.data(ctx)).await)
+    execute(&state, &headers, peer, batch).await
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    batch: BatchRequest,
+) -> Response {
+    let ctx = request_context(state, headers, Some(peer));
+    let loaders = Loaders::new(state.services.clone());
+    graphql_response(
+        state
+            .schema
+            .execute_batch(batch.data(ctx).data(loaders))
+            .await,
+    )
+}
+
+fn multipart_content_type(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mime = content_type.split(';').next()?.trim();
+    mime.eq_ignore_ascii_case("multipart/form-data")
+        .then(|| content_type.to_string())
+}
+
+/// A GraphQL multipart request (uploads): files are streamed to temporary files as they
+/// arrive, each bounded by the upload limit.
+async fn multipart(
+    state: AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    content_type: String,
+    body: Body,
+) -> Response {
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream).compat();
+    let options = MultipartOptions::default()
+        .max_file_size(usize::try_from(state.services.max_upload_bytes).unwrap_or(usize::MAX))
+        .max_num_files(MAX_FILES_PER_REQUEST);
+    let batch = match async_graphql::http::receive_batch_body(Some(content_type), reader, options)
+        .await
+    {
+        Ok(batch) => batch,
+        Err(ParseRequestError::PayloadTooLarge) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_USER_INPUT",
+                format!(
+                    "an uploaded file is larger than this server's limit of {} bytes (or more than {MAX_FILES_PER_REQUEST} files were sent)",
+                    state.services.max_upload_bytes
+                ),
+            );
+        }
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("the body is not a GraphQL multipart request: {err}"),
+            );
+        }
+    };
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > state.limits.max_batch.max(1)
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "too many operations in one multipart request",
+        );
+    }
+    execute(&state, headers, peer, batch).await
 }
 
 /// One request (a JSON object) or a batch (a JSON array of them); nothing else.
@@ -177,10 +257,7 @@ pub(crate) async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
         return response;
     }
-    let ctx = request_context(&state, &headers, Some(peer));
-    graphql_response(BatchResponse::Single(
-        state.schema.execute(request.data(ctx)).await,
-    ))
+    execute(&state, &headers, peer, BatchRequest::Single(request)).await
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The HTTP surface: the axum router, the GraphQL endpoint, health and metrics.
 
 mod caller;
+mod content;
 mod graphql;
 mod health;
+mod uploads;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
@@ -56,6 +57,11 @@ pub(crate) fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/media/{id}/content", get(content::media_content))
+        .route(
+            "/uploads/{id}",
+            axum::routing::patch(uploads::patch_upload).head(uploads::head_upload),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -64,10 +70,6 @@ pub(crate) fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(tracing)
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    axum::http::StatusCode::REQUEST_TIMEOUT,
-                    Duration::from_secs(60),
-                )),
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
 }

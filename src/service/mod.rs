@@ -2,16 +2,25 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
+pub(crate) mod content;
 mod login_throttle;
+pub(crate) mod maintenance;
+pub(crate) mod media;
 pub(crate) mod sessions;
+pub(crate) mod uploads;
 pub(crate) mod validate;
+pub(crate) mod variants;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::AccessTokens;
+use crate::auth::signed_url::UrlSigner;
 use crate::config::{Config, RegistrationMode};
+use crate::storage::BlobStore;
+use variants::VariantJobs;
 
 /// Who is calling, as far as the audit log is concerned.
 #[derive(Debug, Clone, Default)]
@@ -27,20 +36,52 @@ pub struct Services {
     pub(crate) registration: RegistrationMode,
     pub(crate) refresh_token_ttl: Duration,
     pub(crate) default_quota_bytes: i64,
+    pub(crate) blobs: BlobStore,
+    /// Where incoming bytes are spooled (same disk as the data dir).
+    pub(crate) spool_dir: PathBuf,
+    pub(crate) max_upload_bytes: u64,
+    pub(crate) upload_session_ttl: Duration,
+    pub(crate) url_signer: UrlSigner,
+    pub(crate) content_url_ttl: Duration,
+    pub(crate) trash_retention: Duration,
+    pub(crate) variant_jobs: VariantJobs,
+    /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty for relative).
+    pub(crate) public_url: String,
 }
 
 impl Services {
+    /// The services, and the receiving end of the thumbnail queue (for
+    /// [`variants::run_worker`]).
     pub(crate) fn new(
         db: DatabaseConnection,
         config: &Config,
         jwt_secret: &[u8],
-    ) -> anyhow::Result<Self> {
-        Ok(Self {
+    ) -> anyhow::Result<(Self, tokio::sync::mpsc::UnboundedReceiver<uuid::Uuid>)> {
+        let spool_dir = config.data_dir.join("tmp");
+        std::fs::create_dir_all(&spool_dir)?;
+        crate::storage::spool::clean_stale(&spool_dir);
+        let (variant_jobs, jobs) = VariantJobs::new();
+        let services = Self {
             db,
             access_tokens: AccessTokens::new(jwt_secret, config.access_token_ttl())?,
             registration: config.registration,
             refresh_token_ttl: config.refresh_token_ttl(),
             default_quota_bytes: config.default_quota_bytes,
-        })
+            blobs: BlobStore::open(config.storage_url.as_deref(), &config.data_dir)?,
+            spool_dir,
+            max_upload_bytes: config.max_upload_bytes,
+            upload_session_ttl: Duration::from_secs(config.upload_session_ttl_hours * 3600),
+            url_signer: UrlSigner::new(jwt_secret),
+            content_url_ttl: Duration::from_secs(config.content_url_ttl_secs),
+            trash_retention: Duration::from_secs(config.trash_retention_days * 24 * 3600),
+            variant_jobs,
+            public_url: config
+                .public_url
+                .as_deref()
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .to_string(),
+        };
+        Ok((services, jobs))
     }
 }

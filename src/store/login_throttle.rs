@@ -60,3 +60,20 @@ pub(crate) async fn reset(db: &impl ConnectionTrait, key: &str) -> Result<(), Db
         .await?;
     Ok(())
 }
+
+/// Forgets rows not touched since `before` whose lock has passed (unknown emails pile up).
+pub(crate) async fn forget_stale(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let res = login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::UpdatedAt.lt(before))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_throttle::Column::LockedUntil.is_null())
+                .add(login_throttle::Column::LockedUntil.lt(super::now())),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -2,8 +2,13 @@
 //! differences between PostgreSQL and SQLite have one home.
 
 pub(crate) mod audit;
+mod json_filter;
+pub(crate) mod links;
 pub(crate) mod login_throttle;
+pub(crate) mod media;
+pub(crate) mod quota;
 pub(crate) mod refresh_tokens;
+pub(crate) mod upload_sessions;
 pub(crate) mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -74,6 +74,7 @@ pub(crate) async fn insert(
         is_admin: Set(user.is_admin),
         storage_quota: Set(user.storage_quota),
         storage_used: Set(0),
+        storage_reserved: Set(0),
         last_login_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -78,6 +78,13 @@ impl TestApp {
     /// changed by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
+            )
+            .try_init();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::defaults();
         config.bind = "127.0.0.1:0".parse().unwrap();
@@ -224,6 +231,88 @@ impl TestApp {
             .expect("one row");
         row.try_get_by_index::<i64>(0).expect("an integer")
     }
+}
+
+pub const UPLOAD: &str = "mutation($input: UploadMediaInput!) { uploadMedia(input: $input) {
+    deduplicated media { id filename mediaType mimeType size width height durationMs hash takenAt metadata contentUrl } } }";
+
+impl TestApp {
+    /// Uploads `bytes` as `filename` through the GraphQL multipart request, with `input`'s
+    /// other fields.
+    pub async fn upload(&self, token: &str, filename: &str, bytes: Vec<u8>, input: Value) -> Value {
+        let mut input = input;
+        input["file"] = Value::Null;
+        let operations = json!({ "query": UPLOAD, "variables": { "input": input } });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.input.file"] }).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name(filename.to_string())
+                    .mime_str("application/octet-stream")
+                    .unwrap(),
+            );
+        let res = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request");
+        res.json().await.expect("json body")
+    }
+
+    /// Uploads and returns the media object, failing the test on an error.
+    pub async fn upload_ok(&self, token: &str, filename: &str, bytes: Vec<u8>) -> Value {
+        let res = self.upload(token, filename, bytes, json!({})).await;
+        let media = res["data"]["uploadMedia"]["media"].clone();
+        assert!(media.is_object(), "upload failed: {res}");
+        media
+    }
+
+    /// Files under the data dir's `sub` folder (blobs, tmp), recursively.
+    pub fn files_under(&self, sub: &str) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir.path().join(sub), &mut out);
+        out
+    }
+
+    /// Whether the bytes with this SHA-256 are stored.
+    pub fn blob_exists(&self, sha256: &str) -> bool {
+        self.data_dir
+            .path()
+            .join(format!(
+                "blobs/sha256/{}/{}/{sha256}",
+                &sha256[0..2],
+                &sha256[2..4]
+            ))
+            .exists()
+    }
+
+    /// Media bytes stored (content-addressed blobs), thumbnails included.
+    pub fn blob_count(&self) -> usize {
+        self.files_under("blobs/sha256").len()
+    }
+}
+
+/// SHA-256 in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// The `extensions.code` of the first error, or a panic showing the response.

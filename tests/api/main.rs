@@ -3,8 +3,12 @@
 
 mod accounts;
 mod cli;
+mod content;
+mod fixtures;
 mod helpers;
 mod http;
+mod library;
 mod limits;
+mod media;
 mod schema;
 mod sessions;

@@ -19,7 +19,9 @@ fn schema_graphql_matches_the_server() {
     );
 }
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 11] = [
+    "upload_chunks",
+    "upload_sessions",
     "users",
     "media",
     "albums",
@@ -344,6 +346,7 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
         "integrations",
         "links",
         "media",
+        "upload_sessions",
         "users",
     ];
     let (triggers_sql, views_sql) = match app.backend() {
@@ -399,6 +402,8 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
                 "links.user_id=c",
                 "media.user_id=c",
                 "refresh_tokens.user_id=c",
+                "upload_chunks.upload_id=c",
+                "upload_sessions.user_id=c",
             ]
         );
     } else {

@@ -1,9 +1,10 @@
 //! The mutation root, merged from one object per domain area.
 
 mod auth;
+mod media;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation);
+pub struct MutationRoot(auth::AuthMutation, media::MediaMutation);

@@ -1,19 +1,14 @@
 //! `AuditEvent` and the `User.auditLog` connection.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Json, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use async_graphql::{Context, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::audit_log;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::graphql::connection::{self, encode_cursor};
 use crate::graphql::context::{services, viewer};
-
-/// Page sizes accepted by every connection.
-pub(crate) const MAX_PAGE: i32 = 100;
-pub(crate) const DEFAULT_PAGE: i32 = 20;
 
 /// One security event.
 pub(crate) struct AuditEvent(audit_log::Model);
@@ -43,34 +38,16 @@ impl AuditEvent {
 }
 
 /// Fields of the audit-log connection beyond edges and `pageInfo`.
-#[derive(SimpleObject)]
 pub(crate) struct AuditLogFields {
+    owner: Uuid,
+}
+
+#[Object]
+impl AuditLogFields {
     /// Events in the whole log, not just this page.
-    total_count: i64,
-}
-
-/// A checked page size.
-pub(crate) fn page_size(first: Option<i32>) -> AppResult<u64> {
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&first) {
-        return Err(AppError::bad_input(
-            "first",
-            format!("`first` must be between 1 and {MAX_PAGE}"),
-        ));
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(services(ctx).audit_count(self.owner).await? as i64)
     }
-    Ok(first as u64)
-}
-
-fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-fn decode_cursor(cursor: &str) -> AppResult<Uuid> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
 }
 
 pub(crate) async fn audit_log_page(
@@ -82,25 +59,16 @@ pub(crate) async fn audit_log_page(
     if viewer(ctx)? != owner {
         return Err(AppError::NotFound("no such user".into()));
     }
-    let limit = page_size(first)?;
-    let after = after.as_deref().map(decode_cursor).transpose()?;
-    let svc = services(ctx);
-    let mut rows = svc.audit_page(owner, after, limit + 1).await?;
-    let has_next = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let total_count = if ctx.look_ahead().field("totalCount").exists() {
-        svc.audit_count(owner).await? as i64
-    } else {
-        0
-    };
-    let mut connection = Connection::with_additional_fields(
-        after.is_some(),
-        has_next,
-        AuditLogFields { total_count },
-    );
-    connection.edges.extend(
+    let page = connection::page::<Uuid>(first, after, None, None)?;
+    let rows = services(ctx)
+        .audit_page(owner, page.cursor, page.limit + 1)
+        .await?;
+    let (rows, has_previous, has_next) = connection::finish(&page, rows);
+    let mut conn =
+        Connection::with_additional_fields(has_previous, has_next, AuditLogFields { owner });
+    conn.edges.extend(
         rows.into_iter()
-            .map(|row| Edge::new(encode_cursor(row.id), AuditEvent(row))),
+            .map(|row| Edge::new(encode_cursor(&row.id), AuditEvent(row))),
     );
-    Ok(connection)
+    Ok(conn)
 }

@@ -1,5 +1,7 @@
 //! The object types of the schema.
 
 pub(crate) mod audit;
+pub(crate) mod media;
 pub(crate) mod node;
+pub(crate) mod trash;
 pub(crate) mod user;

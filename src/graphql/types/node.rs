@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Interface};
 use uuid::Uuid;
 
+use super::media::Media;
 use super::user::User;
 use crate::error::AppResult;
 use crate::graphql::context::services;
@@ -13,6 +14,7 @@ use crate::graphql::ids::{self, NodeKind};
 #[graphql(field(name = "id", ty = "ID", desc = "An opaque, stable global id."))]
 pub(crate) enum Node {
     User(User),
+    Media(Media),
 }
 
 /// The viewer's object named by `id`, or `None`: an id that is malformed, unknown, deleted or
@@ -28,6 +30,10 @@ pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> AppRes
         )
         .await?
         .map(|u| Node::User(User(u)))),
-        NodeKind::User => Ok(None),
+        NodeKind::User | NodeKind::Upload => Ok(None),
+        NodeKind::Media => Ok(services(ctx)
+            .media(viewer, uuid)
+            .await?
+            .map(|m| Node::Media(Media(m)))),
     }
 }

@@ -5,10 +5,25 @@ use chrono::{DateTime, Utc};
 use entity::users;
 
 use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
+use super::media::{MediaConnection, MediaFilterInput, MediaOrder, library};
+use super::trash::{TrashConnection, trash};
+use crate::error::AppError;
+use crate::graphql::connection::cost;
+use crate::graphql::context::viewer;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
 
 pub(crate) struct User(pub users::Model);
+
+impl User {
+    /// A user's lists are readable by that user only.
+    fn check_viewer(&self, ctx: &Context<'_>) -> Result<(), AppError> {
+        if viewer(ctx)? != self.0.id {
+            return Err(AppError::NotFound("no such user".into()));
+        }
+        Ok(())
+    }
+}
 
 #[Object]
 impl User {
@@ -48,8 +63,49 @@ impl User {
         self.0.last_login_at
     }
 
+    /// Bytes promised to uploads in progress.
+    async fn storage_reserved(&self) -> BigInt {
+        BigInt(self.0.storage_reserved)
+    }
+
+    /// The library: photos and videos (thumbnails excluded), newest taken first by default.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the arguments are the public contract
+    async fn media(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MediaFilterInput>,
+        order_by: Option<MediaOrder>,
+        #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MediaConnection> {
+        self.check_viewer(ctx)?;
+        library(
+            ctx,
+            self.0.id,
+            filter,
+            order_by,
+            (first, after, last, before),
+        )
+        .await
+    }
+
+    /// Deleted items, most recently deleted first, until they are purged.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn trash(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<TrashConnection> {
+        self.check_viewer(ctx)?;
+        trash(ctx, self.0.id, first, after).await
+    }
+
     /// Security events of this account (sign-ins, failures, password changes), newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,27 @@
+//! The media library: `users.storage_reserved`, `upload_sessions`, `upload_chunks`, and the
+//! indexes of the library's sort orders.
+
+use sea_orm_migration::prelude::*;
+
+use crate::sql_migration::SqlScripts;
+
+const SQL: SqlScripts = SqlScripts {
+    postgres_up: include_str!("sql/m20261129_000003_media_library.postgres.up.sql"),
+    postgres_down: include_str!("sql/m20261129_000003_media_library.down.sql"),
+    sqlite_up: include_str!("sql/m20261129_000003_media_library.sqlite.up.sql"),
+    sqlite_down: include_str!("sql/m20261129_000003_media_library.down.sql"),
+};
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        SQL.down(manager).await
+    }
+}

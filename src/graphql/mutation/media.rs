@@ -1,0 +1,313 @@
+//! `uploadMedia`, `beginUpload`, `completeUpload`, `updateMedia`, `deleteMedia`,
+//! `restoreMedia`, `purgeMedia`, `emptyTrash`.
+
+use async_graphql::{
+    Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject, Upload,
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scalars::BigInt;
+use crate::graphql::types::media::Media;
+use crate::service::media::{Ingested, NewUpload};
+use crate::service::uploads::BeginUpload;
+use crate::service::validate;
+
+#[derive(InputObject)]
+struct UploadMediaInput {
+    /// The file, as a part of a GraphQL multipart request.
+    file: Upload,
+    /// Defaults to the name of the uploaded file.
+    filename: Option<String>,
+    /// Defaults to the EXIF DateTimeOriginal, when there is one.
+    taken_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+struct UploadMediaPayload {
+    media: Media,
+    /// True when the viewer already had these bytes: `media` is that copy, nothing was stored.
+    deduplicated: bool,
+}
+
+#[derive(InputObject)]
+struct BeginUploadInput {
+    /// SHA-256 of the whole file, in hex.
+    sha256: String,
+    /// Bytes in the whole file.
+    size: BigInt,
+    mime_type: Option<String>,
+    filename: String,
+}
+
+/// A resumable upload: `PATCH` chunks to `uploadUrl` (tus core protocol: `Upload-Offset`,
+/// `Content-Type: application/offset+octet-stream`), `HEAD` it to learn the offset, then call
+/// `completeUpload`.
+#[derive(SimpleObject)]
+struct UploadSession {
+    id: ID,
+    /// Bytes received so far.
+    offset: BigInt,
+    size: BigInt,
+    expires_at: DateTime<Utc>,
+    upload_url: String,
+}
+
+#[derive(SimpleObject)]
+struct BeginUploadPayload {
+    /// Set when the viewer already has these bytes: there is nothing to send.
+    existing: Option<Media>,
+    /// Set otherwise.
+    upload: Option<UploadSession>,
+}
+
+#[derive(InputObject)]
+struct CompleteUploadInput {
+    upload_id: ID,
+    taken_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+struct CompleteUploadPayload {
+    media: Media,
+    deduplicated: bool,
+}
+
+#[derive(InputObject)]
+struct UpdateMediaInput {
+    id: ID,
+    filename: Option<String>,
+    /// `null` clears it.
+    taken_at: MaybeUndefined<DateTime<Utc>>,
+    /// A JSON merge patch (RFC 7386) applied to the metadata: `null` values remove keys.
+    metadata: Option<Json<serde_json::Value>>,
+}
+
+#[derive(SimpleObject)]
+struct UpdateMediaPayload {
+    media: Media,
+}
+
+#[derive(InputObject)]
+struct MediaIdsInput {
+    /// Up to 100 media ids.
+    ids: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+struct DeleteMediaPayload {
+    deleted_ids: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+struct RestoreMediaPayload {
+    restored_ids: Vec<ID>,
+    media: Vec<Media>,
+}
+
+#[derive(SimpleObject)]
+struct PurgeMediaPayload {
+    purged_ids: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+struct EmptyTrashPayload {
+    purged_ids: Vec<ID>,
+}
+
+fn media_ids(ids: &[ID]) -> Result<Vec<Uuid>, AppError> {
+    ids.iter()
+        .map(|id| ids::expect(id, NodeKind::Media, "ids"))
+        .collect()
+}
+
+fn gids(ids: Vec<Uuid>) -> Vec<ID> {
+    ids.into_iter()
+        .map(|id| ids::encode(NodeKind::Media, id))
+        .collect()
+}
+
+#[derive(Default)]
+pub(crate) struct MediaMutation;
+
+#[Object]
+impl MediaMutation {
+    /// Uploads one photo or video (GraphQL multipart request). Bytes the viewer already has
+    /// come back as that media with `deduplicated: true`.
+    async fn upload_media(
+        &self,
+        ctx: &Context<'_>,
+        input: UploadMediaInput,
+    ) -> Result<UploadMediaPayload> {
+        let viewer = viewer(ctx)?;
+        let value = input.file.value(ctx).map_err(|_| {
+            AppError::bad_input("file", "`file` must be a file part of a multipart request")
+        })?;
+        let filename = validate::filename(
+            input.filename.as_deref().unwrap_or(&value.filename),
+            "filename",
+        )?;
+        let svc = services(ctx);
+        let spooled = svc.spool_file(value.content).await?;
+        let Ingested {
+            media,
+            deduplicated,
+        } = svc
+            .upload_media(
+                viewer,
+                NewUpload {
+                    spooled,
+                    filename,
+                    taken_at: input.taken_at,
+                },
+            )
+            .await?;
+        Ok(UploadMediaPayload {
+            media: Media(media),
+            deduplicated,
+        })
+    }
+
+    /// Starts a checksum-first, resumable upload.
+    async fn begin_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: BeginUploadInput,
+    ) -> Result<BeginUploadPayload> {
+        let viewer = viewer(ctx)?;
+        let svc = services(ctx);
+        let begun = svc
+            .begin_upload(
+                viewer,
+                &input.sha256,
+                input.size.0,
+                input.mime_type.as_deref(),
+                &input.filename,
+            )
+            .await?;
+        Ok(match begun {
+            BeginUpload::Existing(media) => BeginUploadPayload {
+                existing: Some(Media(media)),
+                upload: None,
+            },
+            BeginUpload::Session(s) => {
+                let id = ids::encode(NodeKind::Upload, s.id);
+                BeginUploadPayload {
+                    existing: None,
+                    upload: Some(UploadSession {
+                        upload_url: format!("{}/uploads/{}", svc.public_url, id.as_str()),
+                        id,
+                        offset: BigInt(s.upload_offset),
+                        size: BigInt(s.size),
+                        expires_at: s.expires_at,
+                    }),
+                }
+            }
+        })
+    }
+
+    /// Finishes a resumable upload: checks the bytes against the declared size and SHA-256.
+    async fn complete_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteUploadInput,
+    ) -> Result<CompleteUploadPayload> {
+        let viewer = viewer(ctx)?;
+        let id = ids::expect(&input.upload_id, NodeKind::Upload, "uploadId")?;
+        let Ingested {
+            media,
+            deduplicated,
+        } = services(ctx)
+            .complete_upload(viewer, id, input.taken_at)
+            .await?;
+        Ok(CompleteUploadPayload {
+            media: Media(media),
+            deduplicated,
+        })
+    }
+
+    /// Renames, re-dates, or patches the metadata of a media.
+    async fn update_media(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMediaInput,
+    ) -> Result<UpdateMediaPayload> {
+        let viewer = viewer(ctx)?;
+        let id = ids::expect(&input.id, NodeKind::Media, "id")?;
+        let taken_at = match input.taken_at {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(t) => Some(Some(t)),
+        };
+        let media = services(ctx)
+            .update_media(
+                viewer,
+                id,
+                input.filename.as_deref(),
+                taken_at,
+                input.metadata.map(|j| j.0),
+            )
+            .await?;
+        Ok(UpdateMediaPayload {
+            media: Media(media),
+        })
+    }
+
+    /// Moves media to the trash (with their thumbnails). Restorable until purged.
+    async fn delete_media(
+        &self,
+        ctx: &Context<'_>,
+        input: MediaIdsInput,
+    ) -> Result<DeleteMediaPayload> {
+        let viewer = viewer(ctx)?;
+        let ids = services(ctx)
+            .delete_media(viewer, &media_ids(&input.ids)?)
+            .await?;
+        Ok(DeleteMediaPayload {
+            deleted_ids: gids(ids),
+        })
+    }
+
+    /// Brings media back from the trash.
+    async fn restore_media(
+        &self,
+        ctx: &Context<'_>,
+        input: MediaIdsInput,
+    ) -> Result<RestoreMediaPayload> {
+        let viewer = viewer(ctx)?;
+        let media = services(ctx)
+            .restore_media(viewer, &media_ids(&input.ids)?)
+            .await?;
+        Ok(RestoreMediaPayload {
+            restored_ids: gids(media.iter().map(|m| m.id).collect()),
+            media: media.into_iter().map(Media).collect(),
+        })
+    }
+
+    /// Deletes media in the trash for good, with their bytes when nothing else uses them.
+    async fn purge_media(
+        &self,
+        ctx: &Context<'_>,
+        input: MediaIdsInput,
+    ) -> Result<PurgeMediaPayload> {
+        let viewer = viewer(ctx)?;
+        let ids = services(ctx)
+            .purge_media(viewer, &media_ids(&input.ids)?)
+            .await?;
+        Ok(PurgeMediaPayload {
+            purged_ids: gids(ids),
+        })
+    }
+
+    /// Purges everything in the viewer's trash.
+    async fn empty_trash(&self, ctx: &Context<'_>) -> Result<EmptyTrashPayload> {
+        let viewer = viewer(ctx)?;
+        let ids = services(ctx).empty_trash(viewer).await?;
+        Ok(EmptyTrashPayload {
+            purged_ids: gids(ids),
+        })
+    }
+}

@@ -1,0 +1,275 @@
+//! `Media`, its enums and inputs, and the `User.media` connection.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::media;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::graphql::connection::{self, encode_cursor};
+use crate::graphql::context::{loaders, services};
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scalars::BigInt;
+use crate::service::media::LibraryPage;
+use crate::store::media::{MediaFilter, MediaSort, SortValue, sort_value};
+
+/// A photo or a video.
+pub(crate) struct Media(pub media::Model);
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum MediaType {
+    Photo,
+    Video,
+}
+
+impl MediaType {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            MediaType::Photo => "photo",
+            MediaType::Video => "video",
+        }
+    }
+}
+
+#[Object]
+impl Media {
+    /// An opaque, stable global id.
+    pub(crate) async fn id(&self) -> ID {
+        ids::encode(NodeKind::Media, self.0.id)
+    }
+
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+
+    async fn media_type(&self) -> MediaType {
+        if self.0.media_type == "video" {
+            MediaType::Video
+        } else {
+            MediaType::Photo
+        }
+    }
+
+    /// Sniffed from the bytes, not taken from the name.
+    async fn mime_type(&self) -> &str {
+        &self.0.mime_type
+    }
+
+    /// Bytes.
+    async fn size(&self) -> BigInt {
+        BigInt(self.0.size)
+    }
+
+    async fn width(&self) -> Option<i32> {
+        self.0.width
+    }
+
+    async fn height(&self) -> Option<i32> {
+        self.0.height
+    }
+
+    /// Videos only.
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+
+    /// SHA-256 of the bytes, in hex.
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+
+    /// When it was taken: as given at upload, else from EXIF.
+    async fn taken_at(&self) -> Option<DateTime<Utc>> {
+        self.0.taken_at
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Set while the media is in the trash.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+
+    /// Camera and EXIF details (`make`, `camera`, `lens`, `exposure`, `aperture`, `iso`,
+    /// `focalLength`, `orientation`, `location { lat lon }`) and whatever clients added.
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        Json(self.0.metadata.clone())
+    }
+
+    /// A short-lived signed URL of the bytes that works without a header (`<img src>`).
+    async fn content_url(&self, ctx: &Context<'_>) -> String {
+        let svc = services(ctx);
+        let (expires, signature) = svc.sign_content(self.0.id);
+        format!(
+            "{}/media/{}/content?exp={expires}&sig={signature}",
+            svc.public_url,
+            ids::encode(NodeKind::Media, self.0.id).as_str()
+        )
+    }
+
+    /// Thumbnails (256 and 1024 px on the long edge), smallest first; empty until they are
+    /// made, and for types that cannot be decoded (HEIC) or videos.
+    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
+        Ok(loaders(ctx)
+            .variants
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Media)
+            .collect())
+    }
+}
+
+/// Filters of `User.media`; all given ones must hold.
+#[derive(InputObject, Default)]
+pub(crate) struct MediaFilterInput {
+    media_type: Option<MediaType>,
+    /// Taken at or after this moment.
+    taken_after: Option<DateTime<Utc>>,
+    /// Taken before this moment.
+    taken_before: Option<DateTime<Utc>>,
+    mime_type: Option<String>,
+    /// Case-insensitive substring of the file name.
+    filename_contains: Option<String>,
+    /// SHA-256 of the bytes, in hex.
+    hash: Option<String>,
+    /// JSON containment: the metadata holds at least these keys and values.
+    metadata_contains: Option<Json<serde_json::Value>>,
+}
+
+impl MediaFilterInput {
+    fn into_filter(self) -> MediaFilter {
+        MediaFilter {
+            media_type: self.media_type.map(MediaType::as_db),
+            taken_after: self.taken_after,
+            taken_before: self.taken_before,
+            mime_type: self.mime_type,
+            filename_contains: self.filename_contains.filter(|f| !f.is_empty()),
+            hash: self.hash,
+            metadata_contains: self.metadata_contains.map(|j| j.0),
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum MediaOrderField {
+    TakenAt,
+    CreatedAt,
+    Filename,
+    Size,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// A sort order of `User.media`; ties are broken by id, so paging is stable.
+#[derive(InputObject)]
+pub(crate) struct MediaOrder {
+    field: MediaOrderField,
+    direction: OrderDirection,
+}
+
+fn sort_of(field: MediaOrderField) -> MediaSort {
+    match field {
+        MediaOrderField::TakenAt => MediaSort::TakenAt,
+        MediaOrderField::CreatedAt => MediaSort::CreatedAt,
+        MediaOrderField::Filename => MediaSort::Filename,
+        MediaOrderField::Size => MediaSort::Size,
+    }
+}
+
+/// A position in one sort order of the library.
+#[derive(Serialize, Deserialize)]
+struct MediaCursor {
+    s: String,
+    v: SortValue,
+    id: Uuid,
+}
+
+/// Fields of `MediaConnection` beyond edges and `pageInfo`.
+pub(crate) struct MediaConnectionFields {
+    owner: Uuid,
+    filter: MediaFilter,
+}
+
+#[Object]
+impl MediaConnectionFields {
+    /// Media matching the filter, on all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(services(ctx)
+            .library_count(self.owner, &self.filter)
+            .await? as i64)
+    }
+}
+
+pub(crate) type MediaConnection = Connection<String, Media, MediaConnectionFields>;
+
+/// `User.media`.
+pub(crate) async fn library(
+    ctx: &Context<'_>,
+    owner: Uuid,
+    filter: Option<MediaFilterInput>,
+    order: Option<MediaOrder>,
+    page_args: (Option<i32>, Option<String>, Option<i32>, Option<String>),
+) -> Result<MediaConnection> {
+    let (first, after, last, before) = page_args;
+    let page = connection::page::<MediaCursor>(first, after, last, before)?;
+    let (field, direction) = order
+        .map(|o| (o.field, o.direction))
+        .unwrap_or((MediaOrderField::TakenAt, OrderDirection::Desc));
+    let sort = sort_of(field);
+    let sort_name = format!("{field:?}");
+    let cursor = match page.cursor.as_ref() {
+        Some(c) if c.s != sort_name => {
+            return Err(AppError::bad_input(
+                if page.backward { "before" } else { "after" },
+                "the cursor belongs to another sort order",
+            )
+            .into());
+        }
+        Some(c) => Some((c.v.clone(), c.id)),
+        None => None,
+    };
+    let filter = filter.unwrap_or_default().into_filter();
+    let descending = (direction == OrderDirection::Desc) != page.backward;
+    let svc = services(ctx);
+    let rows = svc
+        .library(
+            owner,
+            &LibraryPage {
+                filter: filter.clone(),
+                sort,
+                descending,
+                after: cursor,
+                limit: page.limit + 1,
+            },
+        )
+        .await?;
+    let (rows, has_previous, has_next) = connection::finish(&page, rows);
+    let mut conn = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        MediaConnectionFields { owner, filter },
+    );
+    conn.edges.extend(rows.into_iter().map(|m| {
+        let cursor = encode_cursor(&MediaCursor {
+            s: sort_name.clone(),
+            v: sort_value(sort, &m),
+            id: m.id,
+        });
+        Edge::new(cursor, Media(m))
+    }));
+    Ok(conn)
+}

@@ -1,0 +1,75 @@
+//! Housekeeping that `serve` runs periodically and `hypernet purge` runs on demand: the trash
+//! retention, expired upload sessions, missing thumbnails, quota reservations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::Services;
+use crate::store;
+
+/// What one purge run removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub media: usize,
+    pub upload_sessions: usize,
+}
+
+impl Services {
+    /// Purges every item whose retention in the trash has ended, and expired upload sessions.
+    pub async fn purge_expired(&self) -> anyhow::Result<PurgeReport> {
+        let mut report = PurgeReport::default();
+        let cutoff = store::now() - self.trash_retention;
+        loop {
+            let rows = store::media::expired_trash(&self.db, cutoff, 200).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut by_user: BTreeMap<Uuid, Vec<_>> = BTreeMap::new();
+            for m in rows {
+                by_user.entry(m.user_id).or_default().push(m);
+            }
+            for (user, originals) in by_user {
+                report.media += originals.len();
+                self.purge_rows(user, originals)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("purging media of {user}: {}", e.message()))?;
+            }
+        }
+        report.upload_sessions = self.expire_upload_sessions().await?;
+        Ok(report)
+    }
+
+    /// One maintenance pass.
+    pub(crate) async fn maintain(&self) -> anyhow::Result<()> {
+        let report = self.purge_expired().await?;
+        let queued = self.queue_missing_variants(1000).await?;
+        let forgotten =
+            store::login_throttle::forget_stale(&self.db, store::now() - chrono::Duration::days(1))
+                .await?;
+        if report != PurgeReport::default() || queued > 0 || forgotten > 0 {
+            tracing::info!(
+                purged_media = report.media,
+                expired_uploads = report.upload_sessions,
+                queued_thumbnails = queued,
+                forgotten_login_throttles = forgotten,
+                "maintenance"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Runs [`Services::maintain`] now and then every `interval`.
+pub(crate) async fn run_periodic(services: Arc<Services>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval.max(Duration::from_secs(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = services.maintain().await {
+            tracing::warn!(error = format!("{err:#}"), "maintenance failed");
+        }
+    }
+}
