@@ -163,5 +163,5 @@ async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
             .await
             .map(|()| println!("quota of {email} set to {bytes} bytes")),
     };
-    outcome.map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))
+    outcome.map_err(|e| e.into_anyhow())
 }

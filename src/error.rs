@@ -60,6 +60,15 @@ impl AppError {
         }
     }
 
+    /// For callers outside a request (CLI, background jobs): the cause itself for internal
+    /// errors, the client message otherwise.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            AppError::Internal(cause) => cause,
+            other => anyhow::anyhow!("{} ({})", other.message(), other.code()),
+        }
+    }
+
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
         AppError::BadUserInput {
             message: message.into(),

@@ -35,7 +35,7 @@ impl Services {
                 report.media += originals.len();
                 self.purge_rows(user, originals)
                     .await
-                    .map_err(|e| anyhow::anyhow!("purging media of {user}: {}", e.message()))?;
+                    .map_err(|e| e.into_anyhow().context(format!("purging media of {user}")))?;
             }
         }
         report.upload_sessions = self.expire_upload_sessions().await?;

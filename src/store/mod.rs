@@ -13,8 +13,8 @@ pub(crate) mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 /// The current time at the precision both backends keep (microseconds), so that a value
@@ -29,7 +29,7 @@ pub(crate) fn now() -> DateTime<Utc> {
 pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         isolation_level: None,
-        access_mode: Some(AccessMode::ReadWrite),
+        access_mode: None,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await

@@ -10,5 +10,8 @@ mod http;
 mod library;
 mod limits;
 mod media;
+mod memory;
 mod schema;
 mod sessions;
+mod trash;
+mod uploads;
