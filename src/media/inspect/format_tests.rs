@@ -383,3 +383,16 @@ fn random_mutations_never_panic() {
     // The mutations must exercise the parsers, not just fail at sniffing.
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
 }
+
+#[test]
+fn jpegs_with_data_after_the_end_marker_are_accepted() {
+    // A motion photo: the JPEG, then an MP4 appended after FF D9.
+    let mut motion = fixtures::jpeg(64, 48, Some(&fixtures::iphone()));
+    motion.extend_from_slice(&fixtures::mp4(64, 48, 1000, 2000));
+    let found = ok(&motion);
+    assert_eq!(found.mime_type, "image/jpeg");
+    assert_eq!((found.width, found.height), (Some(64), Some(48)));
+    // Cut inside the image data, it is still truncated.
+    let jpeg = fixtures::jpeg(64, 48, None);
+    assert_corrupt("cut jpeg", &jpeg[..jpeg.len() - 40]);
+}

@@ -25,8 +25,8 @@ const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60
 /// shows: every format here has a fixed trailer or a total length up front.
 pub(super) fn validate(src: &mut Source, format: Format, head: &[u8]) -> Result<(), InspectError> {
     let problem = match format {
-        Format::Jpeg => (src.tail::<2>()? != Some([0xFF, 0xD9])).then(|| {
-            "JPEG does not end with an end-of-image marker (FF D9); it is truncated".into()
+        Format::Jpeg => (!jpeg_complete(src)?).then(|| {
+            "JPEG has no end-of-image marker (FF D9) after its image data; it is truncated".into()
         }),
         Format::Png => (src.tail::<12>()? != Some(PNG_IEND))
             .then(|| "PNG does not end with an IEND chunk; it is truncated".into()),
@@ -47,6 +47,64 @@ pub(super) fn validate(src: &mut Source, format: Format, head: &[u8]) -> Result<
         _ => None,
     };
     problem.map_or(Ok(()), |m| Err(InspectError::Corrupt(m)))
+}
+
+/// Whether the JPEG's image data is followed by its end-of-image marker. Usually the marker
+/// ends the file; phones append data after it (motion photos carry an MP4, some vendors a
+/// trailer), so otherwise the entropy-coded data after the first scan is searched for it:
+/// inside it, 0xFF is always followed by 0x00 or a restart/segment marker, so FF D9 can only be
+/// the real end. Reads in blocks; never the whole file at once.
+fn jpeg_complete(src: &mut Source) -> Result<bool, InspectError> {
+    if src.tail::<2>()? == Some([0xFF, 0xD9]) {
+        return Ok(true);
+    }
+    let Some(scan) = first_scan(src)? else {
+        return Ok(false);
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = scan;
+    let mut previous_ff = false;
+    while pos < src.len() {
+        let n = src.read_at(pos, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if previous_ff && b == 0xD9 {
+                return Ok(true);
+            }
+            previous_ff = b == 0xFF;
+        }
+        pos += n as u64;
+    }
+    Ok(false)
+}
+
+/// The offset just after the first start-of-scan segment header, if the markers lead there.
+fn first_scan(src: &mut Source) -> Result<Option<u64>, InspectError> {
+    let mut pos = 2u64;
+    for _ in 0..MAX_JPEG_SEGMENTS {
+        let mut m = [0u8; 4];
+        if !read_full(src, pos, &mut m)? || m[0] != 0xFF {
+            return Ok(None);
+        }
+        match m[1] {
+            0xFF => pos += 1,
+            0x01 | 0xD0..=0xD7 => pos += 2,
+            0xD9 => return Ok(None),
+            marker => {
+                let len = u16::from_be_bytes([m[2], m[3]]);
+                if len < 2 {
+                    return Ok(None);
+                }
+                pos += 2 + u64::from(len);
+                if marker == 0xDA {
+                    return Ok(Some(pos));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Pixel size as stored (before EXIF orientation is applied). A header
