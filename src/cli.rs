@@ -99,8 +99,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = startup::services(&config).await?;
             let report = services.purge_expired().await?;
             println!(
-                "purged {} media and {} expired upload sessions",
-                report.media, report.upload_sessions
+                "purged {} media, {} albums and {} expired upload sessions",
+                report.media, report.albums, report.upload_sessions
             );
             Ok(())
         }

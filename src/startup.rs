@@ -28,6 +28,12 @@ pub struct App {
 
 /// The services the CLI's commands use, on a migrated database.
 pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
+    // A command does one thing at a time: one connection, so that on SQLite it never waits
+    // on a lock held by another connection of its own.
+    let config = &Config {
+        db_max_connections: 1,
+        ..config.clone()
+    };
     let (db, _) = connect_and_migrate(config).await?;
     let secret = jwt_secret(config)?;
     // No thumbnail worker here: the next `serve` picks up whatever is missing.

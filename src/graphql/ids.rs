@@ -12,6 +12,9 @@ use crate::error::AppError;
 pub(crate) enum NodeKind {
     User,
     Media,
+    Album,
+    Link,
+    Integration,
     /// A resumable upload session (not a `Node`: it is not an object of the library).
     Upload,
 }
@@ -21,6 +24,9 @@ impl NodeKind {
         match self {
             NodeKind::User => "User",
             NodeKind::Media => "Media",
+            NodeKind::Album => "Album",
+            NodeKind::Link => "Link",
+            NodeKind::Integration => "Integration",
             NodeKind::Upload => "Upload",
         }
     }
@@ -29,6 +35,9 @@ impl NodeKind {
         match name {
             "User" => Some(NodeKind::User),
             "Media" => Some(NodeKind::Media),
+            "Album" => Some(NodeKind::Album),
+            "Link" => Some(NodeKind::Link),
+            "Integration" => Some(NodeKind::Integration),
             "Upload" => Some(NodeKind::Upload),
             _ => None,
         }
@@ -45,6 +54,22 @@ pub(crate) fn decode(id: &str) -> Option<(NodeKind, Uuid)> {
     let text = std::str::from_utf8(&raw).ok()?;
     let (kind, uuid) = text.split_once(':')?;
     Some((NodeKind::from_name(kind)?, Uuid::try_parse(uuid).ok()?))
+}
+
+/// The linkable object named by a global id, or `NOT_FOUND`.
+pub(crate) fn expect_object(
+    id: &ID,
+    field: &'static str,
+) -> Result<(crate::store::links::ObjectKind, Uuid), AppError> {
+    use crate::store::links::ObjectKind;
+    match decode(id) {
+        Some((NodeKind::Media, uuid)) => Ok((ObjectKind::Media, uuid)),
+        Some((NodeKind::Album, uuid)) => Ok((ObjectKind::Album, uuid)),
+        Some((NodeKind::Integration, uuid)) => Ok((ObjectKind::Integration, uuid)),
+        _ => Err(AppError::NotFound(format!(
+            "`{field}` names nothing of yours"
+        ))),
+    }
 }
 
 /// The id of an object of `kind` given in argument `field`, or `NOT_FOUND` (an id that is not

@@ -1,45 +1,315 @@
-//! DataLoaders, built per request so that their caches never cross users: every nested read
-//! of a list is one batched query.
+//! DataLoaders, built per request for one viewer, so that their caches never cross users:
+//! every nested read is one batched query per level, however many parents a page has.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::media;
+use entity::{albums, links, media};
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
+use crate::store::links::{Direction, Member};
+
+type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
+
+fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
+    AppError::from(e).into()
+}
 
 /// The loaders of one request.
 pub(crate) struct Loaders {
+    pub media: DataLoader<MediaLoader>,
+    pub albums: DataLoader<AlbumLoader>,
+    pub links: DataLoader<LinkLoader>,
     pub variants: DataLoader<VariantsLoader>,
+    pub members: DataLoader<MembersLoader>,
+    pub link_pages: DataLoader<LinkPagesLoader>,
+    pub link_counts: DataLoader<LinkCountsLoader>,
+    pub albums_of_media: DataLoader<AlbumsOfMediaLoader>,
+    pub duplicates: DataLoader<DuplicatesLoader>,
+    pub first_members: DataLoader<FirstMemberLoader>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Scope {
+    services: Arc<Services>,
+    /// Objects are looked up among this user's only (nil: nobody's).
+    viewer: Uuid,
 }
 
 impl Loaders {
-    pub(crate) fn new(services: Arc<Services>) -> Arc<Self> {
+    pub(crate) fn new(services: Arc<Services>, viewer: Option<Uuid>) -> Arc<Self> {
+        let s = Scope {
+            services,
+            viewer: viewer.unwrap_or(Uuid::nil()),
+        };
         Arc::new(Self {
-            variants: DataLoader::new(VariantsLoader(services), tokio::spawn),
+            media: DataLoader::new(MediaLoader(s.clone()), tokio::spawn),
+            albums: DataLoader::new(AlbumLoader(s.clone()), tokio::spawn),
+            links: DataLoader::new(LinkLoader(s.clone()), tokio::spawn),
+            variants: DataLoader::new(VariantsLoader(s.clone()), tokio::spawn),
+            members: DataLoader::new(MembersLoader(s.clone()), tokio::spawn),
+            link_pages: DataLoader::new(LinkPagesLoader(s.clone()), tokio::spawn),
+            link_counts: DataLoader::new(LinkCountsLoader(s.clone()), tokio::spawn),
+            albums_of_media: DataLoader::new(AlbumsOfMediaLoader(s.clone()), tokio::spawn),
+            duplicates: DataLoader::new(DuplicatesLoader(s.clone()), tokio::spawn),
+            first_members: DataLoader::new(FirstMemberLoader(s), tokio::spawn),
         })
     }
 }
 
+/// The viewer's active media by id (thumbnails included).
+pub(crate) struct MediaLoader(Scope);
+
+impl Loader<Uuid> for MediaLoader {
+    type Value = media::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, media::Model> {
+        let rows = store::media::find_any_of_user(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .filter(|m| m.deleted_at.is_none())
+            .map(|m| (m.id, m))
+            .collect())
+    }
+}
+
+/// The viewer's active albums by id.
+pub(crate) struct AlbumLoader(Scope);
+
+impl Loader<Uuid> for AlbumLoader {
+    type Value = albums::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, albums::Model> {
+        let rows = store::albums::find_active(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|a| (a.id, a)).collect())
+    }
+}
+
+/// The viewer's visible links by id.
+pub(crate) struct LinkLoader(Scope);
+
+impl Loader<Uuid> for LinkLoader {
+    type Value = links::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, links::Model> {
+        let rows = store::links::find_active(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|l| (l.id, l)).collect())
+    }
+}
+
 /// Thumbnails by original id, smallest first.
-pub(crate) struct VariantsLoader(Arc<Services>);
+pub(crate) struct VariantsLoader(Scope);
 
 impl Loader<Uuid> for VariantsLoader {
     type Value = Vec<media::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let pairs = store::links::variants_of(&self.0.db, keys)
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<media::Model>> {
+        let pairs = store::links::variants_of(&self.0.services.db, keys)
             .await
-            .map_err(AppError::from)?;
+            .map_err(db_error)?;
         let mut out: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
         for (original, variant) in pairs {
             out.entry(original).or_default().push(variant);
         }
         Ok(out)
+    }
+}
+
+/// How a page of album members is asked for; parents asking the same way share one query.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct MemberPage {
+    pub descending: bool,
+    pub after: Option<(i64, Uuid)>,
+    pub limit: u64,
+}
+
+/// A page of members per album, the per-album limit inside the SQL.
+pub(crate) struct MembersLoader(Scope);
+
+impl Loader<(Uuid, MemberPage)> for MembersLoader {
+    type Value = Vec<Arc<Member>>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, MemberPage)],
+    ) -> LoadResult<(Uuid, MemberPage), Vec<Arc<Member>>> {
+        let mut by_page: HashMap<&MemberPage, Vec<Uuid>> = HashMap::new();
+        for (album, page) in keys {
+            by_page.entry(page).or_default().push(*album);
+        }
+        let mut out: HashMap<(Uuid, MemberPage), Vec<Arc<Member>>> = HashMap::new();
+        for (page, albums) in by_page {
+            let rows = store::links::member_pages(
+                &self.0.services.db,
+                &albums,
+                page.descending,
+                page.after,
+                page.limit,
+            )
+            .await
+            .map_err(db_error)?;
+            for album in &albums {
+                out.entry((*album, page.clone())).or_default();
+            }
+            for member in rows {
+                out.entry((member.album, page.clone()))
+                    .or_default()
+                    .push(Arc::new(member));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How a page of an object's links is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct LinkPage {
+    pub types: Option<Vec<String>>,
+    pub direction: Direction,
+    pub after: Option<Uuid>,
+    pub limit: u64,
+}
+
+/// A page of links per parent object, the per-parent limit inside the SQL.
+pub(crate) struct LinkPagesLoader(Scope);
+
+impl Loader<(Uuid, LinkPage)> for LinkPagesLoader {
+    type Value = Vec<links::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, LinkPage)],
+    ) -> LoadResult<(Uuid, LinkPage), Vec<links::Model>> {
+        let mut by_page: HashMap<&LinkPage, Vec<Uuid>> = HashMap::new();
+        for (parent, page) in keys {
+            by_page.entry(page).or_default().push(*parent);
+        }
+        let mut out: HashMap<(Uuid, LinkPage), Vec<links::Model>> = HashMap::new();
+        for (page, parents) in by_page {
+            let rows = store::links::link_pages(
+                &self.0.services.db,
+                &parents,
+                page.types.as_deref(),
+                page.direction,
+                page.after,
+                page.limit,
+            )
+            .await
+            .map_err(db_error)?;
+            for parent in &parents {
+                out.entry((*parent, page.clone())).or_default();
+            }
+            for (parent, link) in rows {
+                out.entry((parent, page.clone())).or_default().push(link);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Visible link counts per parent, for `totalCount`.
+pub(crate) struct LinkCountsLoader(Scope);
+
+impl Loader<(Uuid, Option<Vec<String>>, Direction)> for LinkCountsLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Option<Vec<String>>, Direction)],
+    ) -> LoadResult<(Uuid, Option<Vec<String>>, Direction), i64> {
+        let mut groups: HashMap<(&Option<Vec<String>>, Direction), Vec<Uuid>> = HashMap::new();
+        for (parent, types, direction) in keys {
+            groups.entry((types, *direction)).or_default().push(*parent);
+        }
+        let mut out = HashMap::new();
+        for ((types, direction), parents) in groups {
+            let counts = store::links::link_counts(
+                &self.0.services.db,
+                &parents,
+                types.as_deref(),
+                direction,
+            )
+            .await
+            .map_err(db_error)?;
+            let counts: HashMap<Uuid, i64> = counts.into_iter().collect();
+            for parent in parents {
+                out.insert(
+                    (parent, types.clone(), direction),
+                    counts.get(&parent).copied().unwrap_or(0),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The active albums each media is in.
+pub(crate) struct AlbumsOfMediaLoader(Scope);
+
+impl Loader<Uuid> for AlbumsOfMediaLoader {
+    type Value = Vec<albums::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<albums::Model>> {
+        let pairs = store::albums::containing(&self.0.services.db, keys)
+            .await
+            .map_err(db_error)?;
+        let mut out: HashMap<Uuid, Vec<albums::Model>> = HashMap::new();
+        for (media, album) in pairs {
+            out.entry(media).or_default().push(album);
+        }
+        Ok(out)
+    }
+}
+
+/// Media linked `duplicate_of` to each media, either way.
+pub(crate) struct DuplicatesLoader(Scope);
+
+impl Loader<Uuid> for DuplicatesLoader {
+    type Value = Vec<media::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<media::Model>> {
+        let pairs = store::links::duplicates_of(&self.0.services.db, keys)
+            .await
+            .map_err(db_error)?;
+        let mut out: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
+        for (media, dup) in pairs {
+            out.entry(media).or_default().push(dup);
+        }
+        Ok(out)
+    }
+}
+
+/// The first member of each album (the default cover).
+pub(crate) struct FirstMemberLoader(Scope);
+
+impl Loader<Uuid> for FirstMemberLoader {
+    type Value = media::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, media::Model> {
+        Ok(store::links::first_members(&self.0.services.db, keys)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect())
     }
 }

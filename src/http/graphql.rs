@@ -111,7 +111,7 @@ async fn execute(
     batch: BatchRequest,
 ) -> Response {
     let ctx = request_context(state, headers, Some(peer));
-    let loaders = Loaders::new(state.services.clone());
+    let loaders = Loaders::new(state.services.clone(), ctx.viewer);
     graphql_response(
         state
             .schema

@@ -14,6 +14,7 @@ use crate::store;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeReport {
     pub media: usize,
+    pub albums: usize,
     pub upload_sessions: usize,
 }
 
@@ -38,6 +39,15 @@ impl Services {
                     .map_err(|e| e.into_anyhow().context(format!("purging media of {user}")))?;
             }
         }
+        loop {
+            let albums = store::albums::expired_trash(&self.db, cutoff, 200).await?;
+            if albums.is_empty() {
+                break;
+            }
+            let ids: Vec<Uuid> = albums.iter().map(|a| a.id).collect();
+            report.albums += ids.len();
+            self.purge_albums(&ids).await.map_err(|e| e.into_anyhow())?;
+        }
         report.upload_sessions = self.expire_upload_sessions().await?;
         Ok(report)
     }
@@ -52,6 +62,7 @@ impl Services {
         if report != PurgeReport::default() || queued > 0 || forgotten > 0 {
             tracing::info!(
                 purged_media = report.media,
+                purged_albums = report.albums,
                 expired_uploads = report.upload_sessions,
                 queued_thumbnails = queued,
                 forgotten_login_throttles = forgotten,

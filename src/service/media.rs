@@ -33,6 +33,22 @@ pub(crate) struct Ingested {
     pub deduplicated: bool,
 }
 
+/// Something in the trash.
+pub(crate) enum TrashRow {
+    Media(media::Model),
+    Album(entity::albums::Model),
+}
+
+impl TrashRow {
+    /// Its place in the trash order.
+    pub(crate) fn key(&self) -> (DateTime<Utc>, Uuid) {
+        match self {
+            TrashRow::Media(m) => (m.deleted_at.unwrap_or_default(), m.id),
+            TrashRow::Album(a) => (a.deleted_at.unwrap_or_default(), a.id),
+        }
+    }
+}
+
 /// A page request on the library.
 pub(crate) struct LibraryPage {
     pub filter: MediaFilter,
@@ -57,12 +73,20 @@ fn not_found(kind: &str) -> AppError {
 }
 
 fn dedupe(ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
+    dedupe_ids(ids, "ids")
+}
+
+/// The distinct ids of a bulk argument, 1 to 100 of them.
+pub(crate) fn dedupe_ids(ids: &[Uuid], field: &'static str) -> AppResult<Vec<Uuid>> {
     if ids.is_empty() {
-        return Err(AppError::bad_input("ids", "`ids` must not be empty"));
+        return Err(AppError::bad_input(
+            field,
+            format!("`{field}` must not be empty"),
+        ));
     }
     if ids.len() > MAX_BULK_IDS {
         return Err(AppError::bad_input(
-            "ids",
+            field,
             format!("at most {MAX_BULK_IDS} ids per call"),
         ));
     }
@@ -252,11 +276,6 @@ impl Services {
         Ok(updated)
     }
 
-    /// The viewer's media with this id, if it is not deleted.
-    pub(crate) async fn media(&self, viewer: Uuid, id: Uuid) -> AppResult<Option<media::Model>> {
-        Ok(store::media::find_active(&self.db, viewer, id).await?)
-    }
-
     /// A page of the viewer's library (originals only, no thumbnails).
     pub(crate) async fn library(
         &self,
@@ -310,9 +329,12 @@ impl Services {
             .map(|m| m.id)
             .collect();
         if !active.is_empty() {
+            let albums = store::links::albums_containing_ids(&txn, &active).await?;
+            store::albums::lock(&txn, &albums).await?;
             let mut affected = active.clone();
             affected.extend(store::links::all_variant_ids(&txn, &active).await?);
             store::media::soft_delete(&txn, viewer, &affected, store::now()).await?;
+            store::albums::recount(&txn, &albums).await?;
         }
         txn.commit().await?;
         Ok(ids)
@@ -328,6 +350,8 @@ impl Services {
         let ids = dedupe(ids)?;
         let txn = store::begin_write(&self.db).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
+        let albums = store::links::albums_containing_ids(&txn, &ids).await?;
+        store::albums::lock(&txn, &albums).await?;
         let mut by_deletion: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
         for m in &rows {
             if let Some(at) = m.deleted_at {
@@ -347,6 +371,7 @@ impl Services {
                     other => other,
                 })?;
         }
+        store::albums::recount(&txn, &albums).await?;
         let restored = store::media::find_any_of_user(&txn, viewer, &ids).await?;
         txn.commit().await?;
         Ok(restored)
@@ -367,19 +392,29 @@ impl Services {
         Ok(ids)
     }
 
-    /// `emptyTrash`: purges everything in the viewer's trash.
+    /// `emptyTrash`: purges everything in the viewer's trash; returns the media and album ids.
     #[tracing::instrument(skip_all, fields(viewer = %viewer))]
-    pub(crate) async fn empty_trash(&self, viewer: Uuid) -> AppResult<Vec<Uuid>> {
-        let mut purged = Vec::new();
+    pub(crate) async fn empty_trash(&self, viewer: Uuid) -> AppResult<(Vec<Uuid>, Vec<Uuid>)> {
+        let mut media = Vec::new();
         loop {
             let rows = store::media::trash_page(&self.db, viewer, None, 200).await?;
             if rows.is_empty() {
                 break;
             }
-            purged.extend(rows.iter().map(|m| m.id));
+            media.extend(rows.iter().map(|m| m.id));
             self.purge_rows(viewer, rows).await?;
         }
-        Ok(purged)
+        let mut albums = Vec::new();
+        loop {
+            let rows = store::albums::trash_page(&self.db, viewer, None, 200).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+            self.purge_albums(&ids).await?;
+            albums.extend(ids);
+        }
+        Ok((media, albums))
     }
 
     /// Deletes rows, their thumbnails and links, frees their storage, then removes the bytes
@@ -392,6 +427,8 @@ impl Services {
         let original_ids: Vec<Uuid> = originals.iter().map(|m| m.id).collect();
         let freed: i64 = originals.iter().map(|m| m.size).sum();
         let txn = store::begin_write(&self.db).await?;
+        let albums = store::links::albums_containing_ids(&txn, &original_ids).await?;
+        store::albums::lock(&txn, &albums).await?;
         let variant_ids = store::links::all_variant_ids(&txn, &original_ids).await?;
         let variants = store::media::find_any_of_user(&txn, user, &variant_ids).await?;
         let mut all_ids = original_ids.clone();
@@ -399,6 +436,7 @@ impl Services {
         store::links::delete_touching(&txn, &all_ids).await?;
         store::media::delete_rows(&txn, &all_ids).await?;
         store::quota::free(&txn, user, freed).await?;
+        store::albums::recount(&txn, &albums).await?;
         txn.commit().await?;
         let hashes: BTreeSet<&str> = originals
             .iter()
@@ -413,18 +451,37 @@ impl Services {
         Ok(())
     }
 
-    /// A page of the viewer's trash, most recently deleted first.
+    /// A page of the viewer's trash (media and albums), most recently deleted first.
     pub(crate) async fn trash(
         &self,
         viewer: Uuid,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u64,
-    ) -> AppResult<Vec<media::Model>> {
-        Ok(store::media::trash_page(&self.db, viewer, after, limit).await?)
+    ) -> AppResult<Vec<TrashRow>> {
+        let media = store::media::trash_page(&self.db, viewer, after, limit).await?;
+        let albums = store::albums::trash_page(&self.db, viewer, after, limit).await?;
+        let mut rows: Vec<TrashRow> = media
+            .into_iter()
+            .map(TrashRow::Media)
+            .chain(albums.into_iter().map(TrashRow::Album))
+            .collect();
+        rows.sort_by_key(|row| std::cmp::Reverse(row.key()));
+        rows.truncate(limit as usize);
+        Ok(rows)
     }
 
     pub(crate) async fn trash_count(&self, viewer: Uuid) -> AppResult<u64> {
-        Ok(store::media::trash_count(&self.db, viewer).await?)
+        Ok(store::media::trash_count(&self.db, viewer).await?
+            + store::albums::trash_count(&self.db, viewer).await?)
+    }
+
+    /// Deletes albums for good, with their links (their media stay).
+    pub(super) async fn purge_albums(&self, ids: &[Uuid]) -> AppResult<()> {
+        let txn = store::begin_write(&self.db).await?;
+        store::links::delete_touching(&txn, ids).await?;
+        store::albums::delete_rows(&txn, ids).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// When an item deleted at `deleted_at` will be purged.

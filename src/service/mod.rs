@@ -1,8 +1,11 @@
 //! The use-cases: rules, transactions and audit entries. No HTTP and no GraphQL here.
 
 pub(crate) mod accounts;
+pub(crate) mod albums;
 pub(crate) mod audit;
 pub(crate) mod content;
+pub(crate) mod graph;
+pub(crate) mod links;
 mod login_throttle;
 pub(crate) mod maintenance;
 pub(crate) mod media;

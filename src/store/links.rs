@@ -1,14 +1,14 @@
-//! Queries on `links` needed by the media library (thumbnail links, purge). The graph issue
-//! grows this into the full link store.
+//! Queries on `links`: the graph's edges, album membership, thumbnails, batched pages.
 
 use entity::{links, media};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::now;
+use super::{now, sql};
 
 pub(crate) const VARIANT_OF: &str = "variant_of";
 
@@ -100,4 +100,512 @@ pub(crate) async fn delete_touching(db: &impl ConnectionTrait, ids: &[Uuid]) -> 
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// The kinds of object a link may join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum ObjectKind {
+    Media,
+    Album,
+    Integration,
+}
+
+impl ObjectKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Media => "media",
+            ObjectKind::Album => "album",
+            ObjectKind::Integration => "integration",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "media" => Some(ObjectKind::Media),
+            "album" => Some(ObjectKind::Album),
+            "integration" => Some(ObjectKind::Integration),
+            _ => None,
+        }
+    }
+}
+
+/// Which links of an object to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Direction {
+    Out,
+    In,
+    Both,
+}
+
+pub(crate) const CONTAINS: &str = "contains";
+
+pub(crate) struct NewLink {
+    pub user_id: Uuid,
+    pub from: (ObjectKind, Uuid),
+    pub to: (ObjectKind, Uuid),
+    pub link_type: String,
+    pub strength: f64,
+    pub sort_order: i64,
+    pub metadata: serde_json::Value,
+}
+
+pub(crate) async fn insert(db: &impl ConnectionTrait, l: NewLink) -> Result<links::Model, DbErr> {
+    use sea_orm::ActiveModelTrait;
+    let now = now();
+    links::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(l.user_id),
+        from_object_id: Set(l.from.1),
+        from_object_type: Set(l.from.0.as_str().into()),
+        to_object_id: Set(l.to.1),
+        to_object_type: Set(l.to.0.as_str().into()),
+        link_type: Set(l.link_type),
+        strength: Set(l.strength),
+        sort_order: Set(l.sort_order),
+        metadata: Set(l.metadata),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+fn both_ends_active() -> Condition {
+    Condition::all()
+        .add(Expr::cust(sql::end_active("links", "from")))
+        .add(Expr::cust(sql::end_active("links", "to")))
+}
+
+/// The user's active links with these ids whose ends are both active.
+pub(crate) async fn find_active(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<links::Model>, DbErr> {
+    links::Entity::find()
+        .filter(links::Column::UserId.eq(user_id))
+        .filter(links::Column::Id.is_in(ids.iter().copied()))
+        .filter(links::Column::DeletedAt.is_null())
+        .filter(both_ends_active())
+        .all(db)
+        .await
+}
+
+/// Changes a link's strength, order and metadata.
+pub(crate) async fn update(
+    db: &impl ConnectionTrait,
+    current: links::Model,
+    strength: Option<f64>,
+    sort_order: Option<i64>,
+    metadata: Option<serde_json::Value>,
+) -> Result<links::Model, DbErr> {
+    use sea_orm::ActiveModelTrait;
+    let mut am: links::ActiveModel = current.into();
+    if let Some(s) = strength {
+        am.strength = Set(s);
+    }
+    if let Some(o) = sort_order {
+        am.sort_order = Set(o);
+    }
+    if let Some(m) = metadata {
+        am.metadata = Set(m);
+    }
+    am.updated_at = Set(now());
+    am.update(db).await
+}
+
+/// Soft-deletes links by id; returns how many were active.
+pub(crate) async fn soft_delete(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<u64, DbErr> {
+    let at = now();
+    let res = links::Entity::update_many()
+        .col_expr(links::Column::DeletedAt, Expr::value(at))
+        .col_expr(links::Column::UpdatedAt, Expr::value(at))
+        .filter(links::Column::Id.is_in(ids.iter().copied()))
+        .filter(links::Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// The album's active `contains` links to these media (whatever the media's state).
+pub(crate) async fn members(
+    db: &impl ConnectionTrait,
+    album: Uuid,
+    media: &[Uuid],
+) -> Result<Vec<links::Model>, DbErr> {
+    links::Entity::find()
+        .filter(links::Column::FromObjectId.eq(album))
+        .filter(links::Column::ToObjectId.is_in(media.iter().copied()))
+        .filter(links::Column::LinkType.eq(CONTAINS))
+        .filter(links::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+}
+
+/// The smallest sort key among the album's members strictly after `after` (or the first,
+/// when `after` is `None`), leaving out the link `exclude` (the one being moved).
+pub(crate) async fn next_sort_key(
+    db: &impl ConnectionTrait,
+    album: Uuid,
+    after: Option<i64>,
+    exclude: Option<Uuid>,
+) -> Result<Option<i64>, DbErr> {
+    let mut query = links::Entity::find()
+        .select_only()
+        .column(links::Column::SortOrder)
+        .filter(links::Column::FromObjectId.eq(album))
+        .filter(links::Column::LinkType.eq(CONTAINS))
+        .filter(links::Column::DeletedAt.is_null());
+    if let Some(a) = after {
+        query = query.filter(links::Column::SortOrder.gt(a));
+    }
+    if let Some(x) = exclude {
+        query = query.filter(links::Column::Id.ne(x));
+    }
+    query
+        .order_by_asc(links::Column::SortOrder)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+pub(crate) async fn max_sort_key(
+    db: &impl ConnectionTrait,
+    album: Uuid,
+) -> Result<Option<i64>, DbErr> {
+    links::Entity::find()
+        .select_only()
+        .column(links::Column::SortOrder)
+        .filter(links::Column::FromObjectId.eq(album))
+        .filter(links::Column::LinkType.eq(CONTAINS))
+        .filter(links::Column::DeletedAt.is_null())
+        .order_by_desc(links::Column::SortOrder)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+/// Rewrites the album's sort keys as 1, 2, 3 … times `gap`, in their current order. Rare: only
+/// when two neighbours have no room left between them.
+pub(crate) async fn renumber(
+    db: &impl ConnectionTrait,
+    album: Uuid,
+    gap: i64,
+) -> Result<(), DbErr> {
+    let rows: Vec<(Uuid, i64)> = links::Entity::find()
+        .select_only()
+        .column(links::Column::Id)
+        .column(links::Column::SortOrder)
+        .filter(links::Column::FromObjectId.eq(album))
+        .filter(links::Column::LinkType.eq(CONTAINS))
+        .filter(links::Column::DeletedAt.is_null())
+        .order_by_asc(links::Column::SortOrder)
+        .order_by_asc(links::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (i, (id, _)) in rows.iter().enumerate() {
+        set_sort(db, *id, (i as i64 + 1) * gap).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn set_sort(db: &impl ConnectionTrait, id: Uuid, sort: i64) -> Result<(), DbErr> {
+    links::Entity::update_many()
+        .col_expr(links::Column::SortOrder, Expr::value(sort))
+        .col_expr(links::Column::UpdatedAt, Expr::value(now()))
+        .filter(links::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One album member as a page returns it.
+pub(crate) struct Member {
+    pub album: Uuid,
+    pub link: links::Model,
+    pub media: media::Model,
+}
+
+/// A page of members for each album (per-album limit inside the SQL), in sort order or its
+/// reverse, starting after `(sort, link id)`.
+pub(crate) async fn member_pages(
+    db: &impl ConnectionTrait,
+    albums: &[Uuid],
+    descending: bool,
+    after: Option<(i64, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Member>, DbErr> {
+    use sea_orm::FromQueryResult;
+    if albums.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (dir, cmp) = if descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let mut values: Vec<sea_orm::Value> = albums.iter().map(|id| (*id).into()).collect();
+    let cursor = match after {
+        Some((sort, id)) => {
+            values.extend([sort.into(), sort.into(), id.into()]);
+            format!("AND (l.sort_order {cmp} ? OR (l.sort_order = ? AND l.id {cmp} ?))")
+        }
+        None => String::new(),
+    };
+    values.push((limit as i64).into());
+    let stmt = sql::statement(
+        db.get_database_backend(),
+        &format!(
+            "SELECT * FROM (
+               SELECT {lcols}, {mcols},
+                      ROW_NUMBER() OVER (PARTITION BY l.from_object_id ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
+               FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+               WHERE l.from_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
+             ) t WHERE t.rn <= ? ORDER BY t.l_from_object_id, t.rn",
+            lcols = sql::columns::<links::Entity>("l", "l_"),
+            mcols = sql::columns::<media::Entity>("m", "m_"),
+            marks = sql::marks(albums.len()),
+        ),
+        values,
+    );
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|row| {
+            let link = links::Model::from_query_result(row, "l_")?;
+            Ok(Member {
+                album: link.from_object_id,
+                media: media::Model::from_query_result(row, "m_")?,
+                link,
+            })
+        })
+        .collect()
+}
+
+fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
+    // (the parent's end, the other end)
+    match direction {
+        Direction::Out => vec![("from", "to")],
+        Direction::In => vec![("to", "from")],
+        Direction::Both => vec![("from", "to"), ("to", "from")],
+    }
+}
+
+/// A page of links for each parent object (per-parent limit inside the SQL), oldest first,
+/// after the link id `after`; links to deleted objects are left out.
+pub(crate) async fn link_pages(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+    types: Option<&[String]>,
+    direction: Direction,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, links::Model)>, DbErr> {
+    use sea_orm::FromQueryResult;
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut parts = Vec::new();
+    for (mine, other) in direction_parts(direction) {
+        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
+        let mut part = format!(
+            "SELECT l.{mine}_object_id AS parent_id, {cols} FROM links l
+             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
+            cols = sql::columns::<links::Entity>("l", "l_"),
+            marks = sql::marks(parents.len()),
+            active = sql::end_active("l", other),
+        );
+        if let Some(types) = types {
+            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
+            part.push_str(&format!(
+                " AND l.link_type IN ({})",
+                sql::marks(types.len())
+            ));
+        }
+        if let Some(after) = after {
+            values.push(after.into());
+            part.push_str(" AND l.id > ?");
+        }
+        parts.push(part);
+    }
+    values.push((limit as i64).into());
+    let stmt = sql::statement(
+        db.get_database_backend(),
+        &format!(
+            "SELECT * FROM (
+               SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id) AS rn
+               FROM ({}) u
+             ) t WHERE t.rn <= ? ORDER BY t.parent_id, t.rn",
+            parts.join(" UNION ALL ")
+        ),
+        values,
+    );
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<Uuid>("", "parent_id")?,
+                links::Model::from_query_result(row, "l_")?,
+            ))
+        })
+        .collect()
+}
+
+/// How many visible links each parent has.
+pub(crate) async fn link_counts(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+    types: Option<&[String]>,
+    direction: Direction,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut parts = Vec::new();
+    for (mine, other) in direction_parts(direction) {
+        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
+        let mut part = format!(
+            "SELECT l.{mine}_object_id AS parent_id FROM links l
+             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
+            marks = sql::marks(parents.len()),
+            active = sql::end_active("l", other),
+        );
+        if let Some(types) = types {
+            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
+            part.push_str(&format!(
+                " AND l.link_type IN ({})",
+                sql::marks(types.len())
+            ));
+        }
+        parts.push(part);
+    }
+    let stmt = sql::statement(
+        db.get_database_backend(),
+        &format!(
+            "SELECT u.parent_id AS parent_id, COUNT(*) AS n FROM ({}) u GROUP BY u.parent_id",
+            parts.join(" UNION ALL ")
+        ),
+        values,
+    );
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<Uuid>("", "parent_id")?,
+                row.try_get::<i64>("", "n")?,
+            ))
+        })
+        .collect()
+}
+
+/// A page of all of a user's visible links, oldest first.
+pub(crate) async fn user_page(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    types: Option<&[String]>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<links::Model>, DbErr> {
+    let mut query = links::Entity::find()
+        .filter(links::Column::UserId.eq(user_id))
+        .filter(links::Column::DeletedAt.is_null())
+        .filter(both_ends_active());
+    if let Some(types) = types {
+        query = query.filter(links::Column::LinkType.is_in(types.iter().cloned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(links::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(links::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub(crate) async fn user_count(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    types: Option<&[String]>,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    let mut query = links::Entity::find()
+        .filter(links::Column::UserId.eq(user_id))
+        .filter(links::Column::DeletedAt.is_null())
+        .filter(both_ends_active());
+    if let Some(types) = types {
+        query = query.filter(links::Column::LinkType.is_in(types.iter().cloned()));
+    }
+    query.count(db).await
+}
+
+/// Media linked `duplicate_of` to these media, either way, as (media id, duplicate).
+pub(crate) async fn duplicates_of(
+    db: &impl ConnectionTrait,
+    media_ids: &[Uuid],
+) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
+    use sea_orm::FromQueryResult;
+    if media_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = sql::marks(media_ids.len());
+    let mut values: Vec<sea_orm::Value> = media_ids.iter().map(|id| (*id).into()).collect();
+    values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    let cols = sql::columns::<media::Entity>("m", "m_");
+    let stmt = sql::statement(
+        db.get_database_backend(),
+        &format!(
+            "SELECT l.from_object_id AS key_id, {cols} FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+             WHERE l.from_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL
+             UNION
+             SELECT l.to_object_id AS key_id, {cols} FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
+             WHERE l.to_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL"
+        ),
+        values,
+    );
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<Uuid>("", "key_id")?,
+                media::Model::from_query_result(row, "m_")?,
+            ))
+        })
+        .collect()
+}
+
+/// The first member (in album order) of each album, for a default cover.
+pub(crate) async fn first_members(
+    db: &impl ConnectionTrait,
+    albums: &[Uuid],
+) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
+    Ok(member_pages(db, albums, false, None, 1)
+        .await?
+        .into_iter()
+        .map(|m| (m.album, m.media))
+        .collect())
+}
+
+/// Ids of the albums with an active `contains` link to any of these media.
+pub(crate) async fn albums_containing_ids(
+    db: &impl ConnectionTrait,
+    media: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut ids: Vec<Uuid> = links::Entity::find()
+        .select_only()
+        .column(links::Column::FromObjectId)
+        .filter(links::Column::ToObjectId.is_in(media.iter().copied()))
+        .filter(links::Column::LinkType.eq(CONTAINS))
+        .filter(links::Column::DeletedAt.is_null())
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }

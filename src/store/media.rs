@@ -26,6 +26,8 @@ pub(crate) struct MediaFilter {
     pub filename_contains: Option<String>,
     pub hash: Option<String>,
     pub metadata_contains: Option<serde_json::Value>,
+    /// Members of this album.
+    pub in_album: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +134,20 @@ fn library(
         cond = cond.add(
             Expr::expr(Func::lower(Expr::col(media::Column::Filename)))
                 .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(album) = filter.in_album {
+        use sea_orm::sea_query::Query;
+        cond = cond.add(
+            media::Column::Id.in_subquery(
+                Query::select()
+                    .column(entity::links::Column::ToObjectId)
+                    .from(entity::links::Entity)
+                    .and_where(entity::links::Column::FromObjectId.eq(album))
+                    .and_where(entity::links::Column::LinkType.eq("contains"))
+                    .and_where(entity::links::Column::DeletedAt.is_null())
+                    .to_owned(),
+            ),
         );
     }
     if let Some(needle) = &filter.metadata_contains {

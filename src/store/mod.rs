@@ -1,13 +1,16 @@
 //! The SeaORM queries, per aggregate. The only code that builds queries, so that the few
 //! differences between PostgreSQL and SQLite have one home.
 
+pub(crate) mod albums;
 pub(crate) mod audit;
+pub(crate) mod graph;
 mod json_filter;
 pub(crate) mod links;
 pub(crate) mod login_throttle;
 pub(crate) mod media;
 pub(crate) mod quota;
 pub(crate) mod refresh_tokens;
+mod sql;
 pub(crate) mod upload_sessions;
 pub(crate) mod users;
 

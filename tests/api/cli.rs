@@ -1,6 +1,5 @@
 //! The `hypernet` binary: `schema`, `migrate`, and the operator's `user` commands.
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use hypernet::config::RegistrationMode;
@@ -8,8 +7,10 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, assert_code};
 
-fn hypernet(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hypernet"))
+/// Runs the binary without blocking the test's runtime, on which the server under test runs.
+async fn hypernet(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
         .args(args)
         .env("DATABASE_URL", &app.database_url)
         .env("HYPERNET_DATA_DIR", app.data_dir.path())
@@ -25,10 +26,11 @@ fn hypernet(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
             .take()
             .unwrap()
             .write_all(input.as_bytes())
+            .await
             .unwrap();
     }
     drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    child.wait_with_output().await.unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -56,27 +58,30 @@ fn schema_prints_the_sdl() {
 #[tokio::test]
 async fn migrate_status_lists_applied_migrations() {
     let app = TestApp::spawn().await;
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(lines.iter().all(|l| l.starts_with("applied")), "{out}");
 
-    stdout(&hypernet(&app, &["migrate", "down", "-n", "1"], None));
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    stdout(&hypernet(&app, &["migrate", "down", "-n", "1"], None).await);
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
     assert!(out.lines().last().unwrap().starts_with("pending"), "{out}");
-    stdout(&hypernet(&app, &["migrate", "up"], None));
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None));
+    stdout(&hypernet(&app, &["migrate", "up"], None).await);
+    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
     assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
 }
 
 #[tokio::test]
 async fn operators_manage_accounts_from_the_command_line() {
     let app = TestApp::spawn_with(|c| c.registration = RegistrationMode::FirstOnly).await;
-    stdout(&hypernet(
-        &app,
-        &["user", "create", "Op@Example.com", "--admin"],
-        Some(&format!("{PASSWORD}\n")),
-    ));
+    stdout(
+        &hypernet(
+            &app,
+            &["user", "create", "Op@Example.com", "--admin"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await,
+    );
 
     // The operator's account counts as the first: registration is now closed.
     let res = app
@@ -106,21 +111,20 @@ async fn operators_manage_accounts_from_the_command_line() {
         .await;
     assert_eq!(res["data"]["viewer"]["isAdmin"], true);
 
-    stdout(&hypernet(
-        &app,
-        &["user", "set-quota", "op@example.com", "5000"],
-        None,
-    ));
+    stdout(&hypernet(&app, &["user", "set-quota", "op@example.com", "5000"], None).await);
     let res = app
         .gql("{ viewer { storageQuota } }", json!({}), Some(&token))
         .await;
     assert_eq!(res["data"]["viewer"]["storageQuota"], 5000);
 
-    stdout(&hypernet(
-        &app,
-        &["user", "set-password", "op@example.com"],
-        Some("another long password\n"),
-    ));
+    stdout(
+        &hypernet(
+            &app,
+            &["user", "set-password", "op@example.com"],
+            Some("another long password\n"),
+        )
+        .await,
+    );
     assert_code(
         &app.login("op@example.com", PASSWORD).await,
         "UNAUTHENTICATED",
@@ -142,19 +146,22 @@ async fn operators_manage_accounts_from_the_command_line() {
         &app,
         &["user", "create", "op@example.com"],
         Some(&format!("{PASSWORD}\n")),
-    );
+    )
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     let out = hypernet(
         &app,
         &["user", "create", "short@example.com"],
         Some("short\n"),
-    );
+    )
+    .await;
     assert!(!out.status.success());
     let out = hypernet(
         &app,
         &["user", "set-quota", "nobody@example.com", "1"],
         None,
-    );
+    )
+    .await;
     assert!(!out.status.success());
 }

@@ -302,12 +302,14 @@ async fn retention_purges_old_trash() {
     .await
     .unwrap();
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+    // Asynchronously: the server under test runs on this test's runtime.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
         .arg("purge")
         .env("DATABASE_URL", &app.database_url)
         .env("HYPERNET_DATA_DIR", app.data_dir.path())
         .env("RUST_LOG", "warn")
         .output()
+        .await
         .unwrap();
     assert!(
         out.status.success(),

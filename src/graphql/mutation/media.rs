@@ -12,6 +12,7 @@ use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
 use crate::graphql::types::media::Media;
+use crate::service::albums::Position;
 use crate::service::media::{Ingested, NewUpload};
 use crate::service::uploads::BeginUpload;
 use crate::service::validate;
@@ -24,6 +25,8 @@ struct UploadMediaInput {
     filename: Option<String>,
     /// Defaults to the EXIF DateTimeOriginal, when there is one.
     taken_at: Option<DateTime<Utc>>,
+    /// Also add the media at the end of this album.
+    album_id: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -68,6 +71,8 @@ struct BeginUploadPayload {
 struct CompleteUploadInput {
     upload_id: ID,
     taken_at: Option<DateTime<Utc>>,
+    /// Also add the media at the end of this album.
+    album_id: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -115,7 +120,22 @@ struct PurgeMediaPayload {
 
 #[derive(SimpleObject)]
 struct EmptyTrashPayload {
+    /// Media and albums deleted for good.
     purged_ids: Vec<ID>,
+}
+
+/// The viewer's active album named by `albumId`, checked before any bytes are stored.
+async fn checked_album(
+    ctx: &Context<'_>,
+    viewer: Uuid,
+    id: Option<&ID>,
+) -> Result<Option<Uuid>, AppError> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let album = ids::expect(id, NodeKind::Album, "albumId")?;
+    services(ctx).album(viewer, album).await?;
+    Ok(Some(album))
 }
 
 fn media_ids(ids: &[ID]) -> Result<Vec<Uuid>, AppError> {
@@ -151,6 +171,7 @@ impl MediaMutation {
             "filename",
         )?;
         let svc = services(ctx);
+        let album = checked_album(ctx, viewer, input.album_id.as_ref()).await?;
         let spooled = svc.spool_file(value.content).await?;
         let Ingested {
             media,
@@ -165,6 +186,10 @@ impl MediaMutation {
                 },
             )
             .await?;
+        if let Some(album) = album {
+            svc.add_media_to_album(viewer, album, &[media.id], Position::End)
+                .await?;
+        }
         Ok(UploadMediaPayload {
             media: Media(media),
             deduplicated,
@@ -305,9 +330,13 @@ impl MediaMutation {
     /// Purges everything in the viewer's trash.
     async fn empty_trash(&self, ctx: &Context<'_>) -> Result<EmptyTrashPayload> {
         let viewer = viewer(ctx)?;
-        let ids = services(ctx).empty_trash(viewer).await?;
-        Ok(EmptyTrashPayload {
-            purged_ids: gids(ids),
-        })
+        let (media, albums) = services(ctx).empty_trash(viewer).await?;
+        let mut purged_ids = gids(media);
+        purged_ids.extend(
+            albums
+                .into_iter()
+                .map(|id| ids::encode(NodeKind::Album, id)),
+        );
+        Ok(EmptyTrashPayload { purged_ids })
     }
 }

@@ -1,10 +1,17 @@
 //! The mutation root, merged from one object per domain area.
 
+mod albums;
 mod auth;
+mod links;
 mod media;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation, media::MediaMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    media::MediaMutation,
+    albums::AlbumMutation,
+    links::LinkMutation,
+);

@@ -16,7 +16,7 @@ impl NodeQuery {
     /// the viewer's.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let viewer = viewer(ctx)?;
-        Ok(node::resolve(ctx, viewer, &id).await?)
+        node::resolve(ctx, viewer, &id).await
     }
 
     /// The objects with these global ids, in order; null where `node` would be null.
@@ -30,10 +30,8 @@ impl NodeQuery {
             )
             .into());
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(node::resolve(ctx, viewer, id).await?);
-        }
-        Ok(out)
+        // Resolved together, so that the loaders fetch each kind in one query.
+        futures_util::future::try_join_all(ids.iter().map(|id| node::resolve(ctx, viewer, id)))
+            .await
     }
 }

@@ -7,8 +7,10 @@ use entity::media;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::album::Album;
+use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
-use crate::graphql::connection::{self, encode_cursor};
+use crate::graphql::connection::{self, cost, encode_cursor};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
@@ -115,6 +117,52 @@ impl Media {
         )
     }
 
+    /// The albums this media is in.
+    async fn albums(&self, ctx: &Context<'_>) -> Result<Vec<Album>> {
+        Ok(loaders(ctx)
+            .albums_of_media
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Album)
+            .collect())
+    }
+
+    /// Media linked to this one as `duplicate_of`, either way.
+    async fn duplicates(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
+        Ok(loaders(ctx)
+            .duplicates
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Media)
+            .collect())
+    }
+
+    /// Links from or to this media.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        types: Option<Vec<String>>,
+        #[graphql(default_with = "Direction::Out")] direction: Direction,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<LinkConnection> {
+        links_of(
+            ctx,
+            Some(self.0.id),
+            self.0.user_id,
+            types,
+            direction,
+            first,
+            after,
+        )
+        .await
+    }
+
     /// Thumbnails (256 and 1024 px on the long edge), smallest first; empty until they are
     /// made, and for types that cannot be decoded (HEIC) or videos.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
@@ -144,11 +192,13 @@ pub(crate) struct MediaFilterInput {
     hash: Option<String>,
     /// JSON containment: the metadata holds at least these keys and values.
     metadata_contains: Option<Json<serde_json::Value>>,
+    /// Only members of this album.
+    in_album: Option<ID>,
 }
 
 impl MediaFilterInput {
-    fn into_filter(self) -> MediaFilter {
-        MediaFilter {
+    fn into_filter(self) -> Result<MediaFilter, AppError> {
+        Ok(MediaFilter {
             media_type: self.media_type.map(MediaType::as_db),
             taken_after: self.taken_after,
             taken_before: self.taken_before,
@@ -156,7 +206,11 @@ impl MediaFilterInput {
             filename_contains: self.filename_contains.filter(|f| !f.is_empty()),
             hash: self.hash,
             metadata_contains: self.metadata_contains.map(|j| j.0),
-        }
+            in_album: self
+                .in_album
+                .map(|id| ids::expect(&id, NodeKind::Album, "inAlbum"))
+                .transpose()?,
+        })
     }
 }
 
@@ -242,9 +296,13 @@ pub(crate) async fn library(
         Some(c) => Some((c.v.clone(), c.id)),
         None => None,
     };
-    let filter = filter.unwrap_or_default().into_filter();
-    let descending = (direction == OrderDirection::Desc) != page.backward;
+    let filter = filter.unwrap_or_default().into_filter()?;
     let svc = services(ctx);
+    if let Some(album) = filter.in_album {
+        // Someone else's or a deleted album is not found, like anywhere else.
+        svc.album(owner, album).await?;
+    }
+    let descending = (direction == OrderDirection::Desc) != page.backward;
     let rows = svc
         .library(
             owner,

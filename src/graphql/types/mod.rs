@@ -1,6 +1,8 @@
 //! The object types of the schema.
 
+pub(crate) mod album;
 pub(crate) mod audit;
+pub(crate) mod link;
 pub(crate) mod media;
 pub(crate) mod node;
 pub(crate) mod trash;

@@ -1,13 +1,16 @@
-//! The Relay `Node` interface and the lookup behind `node(id:)` / `nodes(ids:)`.
+//! The Relay `Node` interface and the lookup behind `node(id:)` / `nodes(ids:)`, batched
+//! through the request's loaders.
 
-use async_graphql::{Context, ID, Interface};
+use async_graphql::{Context, ID, Interface, Result};
 use uuid::Uuid;
 
+use super::album::Album;
+use super::link::Link;
 use super::media::Media;
 use super::user::User;
-use crate::error::AppResult;
-use crate::graphql::context::services;
+use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
+use crate::store::links::ObjectKind;
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -15,25 +18,40 @@ use crate::graphql::ids::{self, NodeKind};
 pub(crate) enum Node {
     User(User),
     Media(Media),
+    Album(Album),
+    Link(Link),
+}
+
+/// The viewer's object of `kind` with `id`, if it is active.
+pub(crate) async fn object(ctx: &Context<'_>, kind: ObjectKind, id: Uuid) -> Result<Option<Node>> {
+    let l = loaders(ctx);
+    Ok(match kind {
+        ObjectKind::Media => l.media.load_one(id).await?.map(|m| Node::Media(Media(m))),
+        ObjectKind::Album => l.albums.load_one(id).await?.map(|a| Node::Album(Album(a))),
+        ObjectKind::Integration => None,
+    })
 }
 
 /// The viewer's object named by `id`, or `None`: an id that is malformed, unknown, deleted or
 /// someone else's all look the same.
-pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> AppResult<Option<Node>> {
+pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> Result<Option<Node>> {
     let Some((kind, uuid)) = ids::decode(id) else {
         return Ok(None);
     };
     match kind {
-        NodeKind::User if uuid == viewer => Ok(crate::store::users::find_active_by_id(
-            &services(ctx).db,
-            uuid,
-        )
-        .await?
-        .map(|u| Node::User(User(u)))),
+        NodeKind::User if uuid == viewer => Ok(services(ctx)
+            .viewer_user(viewer)
+            .await
+            .ok()
+            .map(|u| Node::User(User(u)))),
         NodeKind::User | NodeKind::Upload => Ok(None),
-        NodeKind::Media => Ok(services(ctx)
-            .media(viewer, uuid)
+        NodeKind::Integration => object(ctx, ObjectKind::Integration, uuid).await,
+        NodeKind::Media => object(ctx, ObjectKind::Media, uuid).await,
+        NodeKind::Album => object(ctx, ObjectKind::Album, uuid).await,
+        NodeKind::Link => Ok(loaders(ctx)
+            .links
+            .load_one(uuid)
             .await?
-            .map(|m| Node::Media(Media(m)))),
+            .map(|l| Node::Link(Link(l)))),
     }
 }

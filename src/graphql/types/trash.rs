@@ -5,14 +5,17 @@ use async_graphql::{Context, Object, OutputType, Result, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::album::Album;
 use super::media::Media;
 use crate::graphql::connection::{self, encode_cursor};
 use crate::graphql::context::services;
+use crate::service::media::TrashRow;
 
 /// Something in the trash.
 #[derive(Union)]
 pub(crate) enum TrashItem {
     Media(Media),
+    Album(Album),
 }
 
 /// Fields of a trash edge beyond `cursor` and `node`.
@@ -73,12 +76,16 @@ pub(crate) async fn trash(
     let (rows, has_previous, has_next) = connection::finish(&page, rows);
     let mut conn: TrashConnection =
         Connection::with_additional_fields(has_previous, has_next, TrashConnectionFields { owner });
-    for m in rows {
-        let deleted_at = m.deleted_at.unwrap_or_else(Utc::now);
-        let cursor = encode_cursor(&(deleted_at, m.id));
+    for row in rows {
+        let (deleted_at, id) = row.key();
+        let cursor = encode_cursor(&(deleted_at, id));
+        let item = match row {
+            TrashRow::Media(m) => TrashItem::Media(Media(m)),
+            TrashRow::Album(a) => TrashItem::Album(Album(a)),
+        };
         conn.edges.push(Edge::with_additional_fields(
             cursor,
-            TrashItem::Media(Media(m)),
+            item,
             TrashEdgeFields {
                 deleted_at,
                 purge_at: svc.purge_at(deleted_at),

@@ -4,7 +4,9 @@ use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::users;
 
+use super::album::{AlbumConnection, albums_of};
 use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
+use super::link::{Direction, LinkConnection, links_of};
 use super::media::{MediaConnection, MediaFilterInput, MediaOrder, library};
 use super::trash::{TrashConnection, trash};
 use crate::error::AppError;
@@ -90,6 +92,35 @@ impl User {
             (first, after, last, before),
         )
         .await
+    }
+
+    /// Albums, newest first.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn albums(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<AlbumConnection> {
+        self.check_viewer(ctx)?;
+        albums_of(ctx, self.0.id, first, after, last, before).await
+    }
+
+    /// Every link of this user, oldest first (`direction` has no meaning here).
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        types: Option<Vec<String>>,
+        #[graphql(default_with = "Direction::Out")] direction: Direction,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<LinkConnection> {
+        self.check_viewer(ctx)?;
+        let _ = direction;
+        links_of(ctx, None, self.0.id, types, Direction::Out, first, after).await
     }
 
     /// Deleted items, most recently deleted first, until they are purged.

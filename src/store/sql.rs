@@ -1,0 +1,70 @@
+//! Raw SQL for the queries the builder cannot say (window functions, recursive CTEs), written
+//! once with `?` placeholders and numbered for PostgreSQL here.
+
+use sea_orm::{DbBackend, Statement, Value};
+
+/// A statement from SQL written with `?` placeholders (none may appear elsewhere in it).
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+        _ => sql.to_string(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// `?, ?, ?` for `n` values.
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `alias.col AS prefix col, …` for every column of an entity.
+pub(crate) fn columns<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| format!("{alias}.{0} AS {prefix}{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The condition "the object at this end of link `alias` is not deleted": links to deleted
+/// objects are hidden from every read, and come back when the object is restored.
+pub(crate) fn end_active(alias: &str, end: &str) -> String {
+    format!(
+        "(({a}.{e}_object_type = 'media' AND EXISTS (SELECT 1 FROM media x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)) \
+         OR ({a}.{e}_object_type = 'album' AND EXISTS (SELECT 1 FROM albums x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)) \
+         OR ({a}.{e}_object_type = 'integration' AND EXISTS (SELECT 1 FROM integrations x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)))",
+        a = alias,
+        e = end
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        let s = statement(
+            DbBackend::Postgres,
+            "a = ? AND b IN (?, ?)",
+            vec![1.into(), 2.into(), 3.into()],
+        );
+        assert_eq!(s.sql, "a = $1 AND b IN ($2, $3)");
+        let s = statement(DbBackend::Sqlite, "a = ?", vec![1.into()]);
+        assert_eq!(s.sql, "a = ?");
+        assert_eq!(marks(3), "?, ?, ?");
+    }
+}
