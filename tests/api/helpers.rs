@@ -309,6 +309,64 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs an operation that must succeed and returns its `data`.
+    pub async fn ok(&self, query: &str, variables: Value, token: &str) -> Value {
+        let res = self.gql(query, variables, Some(token)).await;
+        assert!(res["errors"].is_null(), "unexpected errors: {res}");
+        res["data"].clone()
+    }
+
+    pub async fn create_album(&self, token: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($name: String!) { createAlbum(input: { name: $name }) { album { id } } }",
+                json!({ "name": name }),
+                token,
+            )
+            .await;
+        data["createAlbum"]["album"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Uploads `n` distinct small PNGs and returns their ids.
+    pub async fn photos(&self, token: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let bytes = crate::fixtures::png(8 + i as u32, 8 + (i as u32 % 5));
+            let media = self.upload_ok(token, &format!("p{i}.png"), bytes).await;
+            ids.push(media["id"].as_str().unwrap().to_string());
+        }
+        ids
+    }
+
+    pub async fn add_to_album(&self, token: &str, album: &str, media: &[String]) -> Value {
+        self.ok(
+            "mutation($a: ID!, $m: [ID!]!) { addMediaToAlbum(input: { albumId: $a, mediaIds: $m }) { album { id mediaCount } } }",
+            json!({ "a": album, "m": media }),
+            token,
+        )
+        .await["addMediaToAlbum"]["album"]
+            .clone()
+    }
+
+    pub async fn link(&self, token: &str, from: &str, to: &str, link_type: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($f: ID!, $t: ID!, $k: String!) { createLink(input: { fromId: $f, toId: $t, linkType: $k }) { link { id } } }",
+                json!({ "f": from, "t": to, "k": link_type }),
+                token,
+            )
+            .await;
+        data["createLink"]["link"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
 /// SHA-256 in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -2,6 +2,7 @@
 //! `HYPERNET_TEST_DATABASE_URL` points at a server (each test gets a fresh database).
 
 mod accounts;
+mod albums;
 mod cli;
 mod content;
 mod fixtures;
