@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
 
 use crate::config::Config;
 
@@ -99,6 +101,30 @@ impl Extension for QueryLimitsExtension {
             ));
         }
         Ok(doc)
+    }
+
+    /// Errors async-graphql raises itself while executing (an argument that cannot be
+    /// coerced, say) have no code; every error a client sees has one.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        for err in &mut response.errors {
+            let has_code = err
+                .extensions
+                .as_ref()
+                .is_some_and(|ext| ext.get("code").is_some());
+            if !has_code {
+                let ext = err
+                    .extensions
+                    .get_or_insert_with(ErrorExtensionValues::default);
+                ext.set("code", "BAD_USER_INPUT");
+            }
+        }
+        response
     }
 
     async fn validation(
