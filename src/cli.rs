@@ -35,6 +35,11 @@ pub enum Command {
     Schema,
     /// Purge what the trash retention and upload expiry release now (`serve` does it hourly).
     Purge,
+    /// Manage the key that seals integration credentials.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -59,6 +64,18 @@ pub enum MigrateAction {
     Status,
     /// Roll back every migration, then apply them all again (destroys all data).
     Fresh,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Re-seal every integration secret under a new key. With a generated key (the default)
+    /// the new key replaces `<data dir>/secrets_key`; with `HYPERNET_SECRETS_KEY`, pass the new
+    /// key with `--new-key`, then set it in the environment.
+    Rotate {
+        /// The new key, 64 hex digits (default: a random one).
+        #[arg(long, env = "HYPERNET_NEW_SECRETS_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +112,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(&config, action).await,
         Command::User { action } => user(&config, action).await,
+        Command::Secrets {
+            action: SecretsAction::Rotate { new_key },
+        } => rotate_secrets(&config, new_key).await,
         Command::Purge => {
             let services = startup::services(&config).await?;
             let report = services.purge_expired().await?;
@@ -125,6 +145,64 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     for m in Migrator::get_migration_with_status(&db).await? {
         tracing::info!(migration = m.name(), status = %m.status(), "migration");
     }
+    Ok(())
+}
+
+async fn rotate_secrets(config: &Config, new_key: Option<String>) -> anyhow::Result<()> {
+    use crate::auth::secret_box::SecretBox;
+    use crate::service::SECRETS_KEY_FILE;
+    let from_env = config.secrets_key.is_some();
+    let new_hex = match (new_key, from_env) {
+        (Some(k), _) => k,
+        (None, true) => bail!(
+            "HYPERNET_SECRETS_KEY is set: pass the new key with --new-key, then put it in HYPERNET_SECRETS_KEY"
+        ),
+        (None, false) => hex::encode(rand::random::<[u8; 32]>()),
+    };
+    let new = SecretBox::from_hex(&new_hex)?;
+    let services = startup::services(config).await?;
+    let key_file = config.data_dir.join(SECRETS_KEY_FILE);
+    let next = config.data_dir.join(format!("{SECRETS_KEY_FILE}.next"));
+    if !from_env {
+        // The new key is on disk before any row is sealed with it.
+        write_private(&next, &new_hex)?;
+    }
+    let rows = match services.rotate_secrets(&new).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            std::fs::remove_file(&next).ok();
+            return Err(e.context("re-sealing the secrets (nothing was changed)"));
+        }
+    };
+    if !from_env {
+        std::fs::rename(
+            &key_file,
+            config.data_dir.join(format!("{SECRETS_KEY_FILE}.previous")),
+        )
+        .context("keeping the previous key")?;
+        std::fs::rename(&next, &key_file).context("installing the new key")?;
+    }
+    println!(
+        "re-sealed {rows} rows of integration secrets under key {}",
+        new.key_id()
+    );
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()?;
     Ok(())
 }
 

@@ -125,11 +125,11 @@ pub struct Config {
     pub max_depth: usize,
 
     /// Highest accepted query complexity; a connection costs its page size times its
-    /// selection (default 20000).
+    /// selection (default 50000: twenty albums of fifty media with a few links each).
     #[arg(
         long,
         env = "HYPERNET_MAX_COMPLEXITY",
-        default_value_t = 20_000,
+        default_value_t = 50_000,
         global = true
     )]
     pub max_complexity: usize,
@@ -204,6 +204,34 @@ pub struct Config {
     /// `uploadUrl`; relative URLs when unset.
     #[arg(long, env = "HYPERNET_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// Key that encrypts integration credentials, 64 hex digits (default: generated once into
+    /// `<data dir>/secrets_key`, mode 0600).
+    #[arg(
+        long,
+        env = "HYPERNET_SECRETS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secrets_key: Option<String>,
+
+    /// Folders that `local_folder` integrations may read, comma-separated (default: none).
+    #[arg(
+        long,
+        env = "HYPERNET_IMPORT_ROOTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub import_roots: Vec<std::path::PathBuf>,
+
+    /// Most items one `importMedia` call takes (default 500).
+    #[arg(
+        long,
+        env = "HYPERNET_MAX_IMPORT_BATCH",
+        default_value_t = 500,
+        global = true
+    )]
+    pub max_import_batch: usize,
 
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust; default false).
     #[arg(long, env = "HYPERNET_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]

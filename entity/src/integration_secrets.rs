@@ -13,6 +13,8 @@ pub struct Model {
     pub refresh_token: Option<String>,
     pub token_expires_at: Option<DateTimeUtc>,
     pub scopes: Option<String>,
+    /// The key that encrypted this row's values.
+    pub key_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

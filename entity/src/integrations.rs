@@ -15,6 +15,8 @@ pub struct Model {
     pub last_sync_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub config: Json,
+    /// Set while a sync runs; another sync may start only after it passes.
+    pub sync_lease_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

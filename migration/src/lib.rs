@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_initial_schema;
 mod m20261129_000002_login_throttle;
 mod m20261129_000003_media_library;
+mod m20261129_000004_integrations;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_initial_schema::Migration),
             Box::new(m20261129_000002_login_throttle::Migration),
             Box::new(m20261129_000003_media_library::Migration),
+            Box::new(m20261129_000004_integrations::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod jwt;
 pub(crate) mod password;
+pub(crate) mod secret_box;
 pub(crate) mod secret_file;
 pub(crate) mod signed_url;
 pub(crate) mod tokens;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{albums, links, media};
+use entity::{albums, integrations, links, media};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -31,6 +31,9 @@ pub(crate) struct Loaders {
     pub albums_of_media: DataLoader<AlbumsOfMediaLoader>,
     pub duplicates: DataLoader<DuplicatesLoader>,
     pub first_members: DataLoader<FirstMemberLoader>,
+    pub integrations: DataLoader<IntegrationLoader>,
+    pub has_credentials: DataLoader<CredentialsLoader>,
+    pub sources: DataLoader<SourceLoader>,
 }
 
 #[derive(Clone)]
@@ -56,7 +59,10 @@ impl Loaders {
             link_counts: DataLoader::new(LinkCountsLoader(s.clone()), tokio::spawn),
             albums_of_media: DataLoader::new(AlbumsOfMediaLoader(s.clone()), tokio::spawn),
             duplicates: DataLoader::new(DuplicatesLoader(s.clone()), tokio::spawn),
-            first_members: DataLoader::new(FirstMemberLoader(s), tokio::spawn),
+            first_members: DataLoader::new(FirstMemberLoader(s.clone()), tokio::spawn),
+            integrations: DataLoader::new(IntegrationLoader(s.clone()), tokio::spawn),
+            has_credentials: DataLoader::new(CredentialsLoader(s.clone()), tokio::spawn),
+            sources: DataLoader::new(SourceLoader(s), tokio::spawn),
         })
     }
 }
@@ -311,5 +317,56 @@ impl Loader<Uuid> for FirstMemberLoader {
             .map_err(db_error)?
             .into_iter()
             .collect())
+    }
+}
+
+/// The viewer's active integrations by id.
+pub(crate) struct IntegrationLoader(Scope);
+
+impl Loader<Uuid> for IntegrationLoader {
+    type Value = integrations::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, integrations::Model> {
+        let rows = store::integrations::find_active(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|i| (i.id, i)).collect())
+    }
+}
+
+/// Whether each integration has credentials (never the credentials themselves).
+pub(crate) struct CredentialsLoader(Scope);
+
+impl Loader<Uuid> for CredentialsLoader {
+    type Value = bool;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, bool> {
+        let with = store::integrations::with_secrets(&self.0.services.db, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(keys.iter().map(|k| (*k, with.contains(k))).collect())
+    }
+}
+
+/// The integration each media came from.
+pub(crate) struct SourceLoader(Scope);
+
+impl Loader<Uuid> for SourceLoader {
+    type Value = integrations::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, integrations::Model> {
+        let pairs = store::integrations::sources_of(&self.0.services.db, keys)
+            .await
+            .map_err(db_error)?;
+        let mut out = HashMap::new();
+        for (media, integration) in pairs {
+            if integration.user_id == self.0.viewer {
+                out.entry(media).or_insert(integration);
+            }
+        }
+        Ok(out)
     }
 }

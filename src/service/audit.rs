@@ -34,6 +34,31 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// Records `action` by `user` on an object of theirs.
+pub(crate) async fn record_object(
+    db: &impl ConnectionTrait,
+    client: &ClientInfo,
+    user: Uuid,
+    action: &'static str,
+    (object_type, object_id): (&'static str, Uuid),
+    details: Value,
+) -> AppResult<()> {
+    store::audit::insert(
+        db,
+        NewAuditEntry {
+            user_id: Some(user),
+            action,
+            object_type: Some(object_type),
+            object_id: Some(object_id),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 impl Services {
     /// A page of the viewer's own audit events, newest first.
     pub(crate) async fn audit_page(

@@ -5,6 +5,7 @@ pub(crate) mod albums;
 pub(crate) mod audit;
 pub(crate) mod content;
 pub(crate) mod graph;
+pub(crate) mod integrations;
 pub(crate) mod links;
 mod login_throttle;
 pub(crate) mod maintenance;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::AccessTokens;
+use crate::auth::secret_box::SecretBox;
 use crate::auth::signed_url::UrlSigner;
 use crate::config::{Config, RegistrationMode};
 use crate::storage::BlobStore;
@@ -31,6 +33,22 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+/// The key that seals integration credentials: `HYPERNET_SECRETS_KEY`, else one generated
+/// once into the data dir.
+pub(crate) fn secrets_box(config: &Config) -> anyhow::Result<SecretBox> {
+    match &config.secrets_key {
+        Some(hex_key) => SecretBox::from_hex(hex_key),
+        None => {
+            let key =
+                crate::auth::secret_file::load_or_create(&config.data_dir, SECRETS_KEY_FILE, 32)?;
+            SecretBox::new(&key[..32.min(key.len())])
+        }
+    }
+}
+
+/// The file in the data dir that holds a generated secrets key.
+pub const SECRETS_KEY_FILE: &str = "secrets_key";
 
 /// Everything the use-cases need, shared by all requests.
 pub struct Services {
@@ -48,6 +66,10 @@ pub struct Services {
     pub(crate) content_url_ttl: Duration,
     pub(crate) trash_retention: Duration,
     pub(crate) variant_jobs: VariantJobs,
+    /// Seals integration credentials.
+    pub(crate) secrets: SecretBox,
+    pub(crate) import_roots: Vec<PathBuf>,
+    pub(crate) max_import_batch: usize,
     /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty for relative).
     pub(crate) public_url: String,
 }
@@ -78,6 +100,9 @@ impl Services {
             content_url_ttl: Duration::from_secs(config.content_url_ttl_secs),
             trash_retention: Duration::from_secs(config.trash_retention_days * 24 * 3600),
             variant_jobs,
+            secrets: secrets_box(config)?,
+            import_roots: config.import_roots.clone(),
+            max_import_batch: config.max_import_batch.max(1),
             public_url: config
                 .public_url
                 .as_deref()

@@ -151,6 +151,24 @@ pub(crate) struct NewLink {
 
 pub(crate) async fn insert(db: &impl ConnectionTrait, l: NewLink) -> Result<links::Model, DbErr> {
     use sea_orm::ActiveModelTrait;
+    active_link(l).insert(db).await
+}
+
+/// Inserts links in one statement.
+pub(crate) async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<NewLink>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    links::Entity::insert_many(rows.into_iter().map(active_link))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn active_link(l: NewLink) -> links::ActiveModel {
     let now = now();
     links::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -167,8 +185,6 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, l: NewLink) -> Result<link
         updated_at: Set(now),
         deleted_at: Set(None),
     }
-    .insert(db)
-    .await
 }
 
 fn both_ends_active() -> Condition {

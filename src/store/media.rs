@@ -28,6 +28,8 @@ pub(crate) struct MediaFilter {
     pub metadata_contains: Option<serde_json::Value>,
     /// Members of this album.
     pub in_album: Option<Uuid>,
+    /// Imported through this integration.
+    pub from_integration: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +147,20 @@ fn library(
                     .from(entity::links::Entity)
                     .and_where(entity::links::Column::FromObjectId.eq(album))
                     .and_where(entity::links::Column::LinkType.eq("contains"))
+                    .and_where(entity::links::Column::DeletedAt.is_null())
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(integration) = filter.from_integration {
+        use sea_orm::sea_query::Query;
+        cond = cond.add(
+            media::Column::Id.in_subquery(
+                Query::select()
+                    .column(entity::links::Column::FromObjectId)
+                    .from(entity::links::Entity)
+                    .and_where(entity::links::Column::ToObjectId.eq(integration))
+                    .and_where(entity::links::Column::LinkType.eq("source"))
                     .and_where(entity::links::Column::DeletedAt.is_null())
                     .to_owned(),
             ),
@@ -276,6 +292,24 @@ pub(crate) struct NewMedia {
 }
 
 pub(crate) async fn insert(db: &impl ConnectionTrait, m: NewMedia) -> Result<media::Model, DbErr> {
+    active(m).insert(db).await
+}
+
+/// Inserts rows in one statement.
+pub(crate) async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<NewMedia>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    media::Entity::insert_many(rows.into_iter().map(active))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn active(m: NewMedia) -> media::ActiveModel {
     let now = super::now();
     media::ActiveModel {
         id: Set(m.id),
@@ -297,8 +331,6 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, m: NewMedia) -> Result<med
         updated_at: Set(now),
         deleted_at: Set(None),
     }
-    .insert(db)
-    .await
 }
 
 /// Inserts a row unless one with its id exists; returns whether it was inserted.

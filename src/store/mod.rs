@@ -4,6 +4,7 @@
 pub(crate) mod albums;
 pub(crate) mod audit;
 pub(crate) mod graph;
+pub(crate) mod integrations;
 mod json_filter;
 pub(crate) mod links;
 pub(crate) mod login_throttle;

@@ -60,7 +60,7 @@ async fn migrate_status_lists_applied_migrations() {
     let app = TestApp::spawn().await;
     let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines.len(), 4, "{out}");
     assert!(lines.iter().all(|l| l.starts_with("applied")), "{out}");
 
     stdout(&hypernet(&app, &["migrate", "down", "-n", "1"], None).await);

@@ -9,6 +9,7 @@ mod fixtures;
 mod graph;
 mod helpers;
 mod http;
+mod integrations;
 mod library;
 mod limits;
 mod links;

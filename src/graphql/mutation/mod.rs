@@ -2,6 +2,7 @@
 
 mod albums;
 mod auth;
+mod integrations;
 mod links;
 mod media;
 
@@ -14,4 +15,5 @@ pub struct MutationRoot(
     media::MediaMutation,
     albums::AlbumMutation,
     links::LinkMutation,
+    integrations::IntegrationMutation,
 );

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::album::Album;
+use super::integration::Integration;
 use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
 use crate::graphql::connection::{self, cost, encode_cursor};
@@ -129,6 +130,15 @@ impl Media {
             .collect())
     }
 
+    /// The integration this media was imported through, if any.
+    async fn source(&self, ctx: &Context<'_>) -> Result<Option<Integration>> {
+        Ok(loaders(ctx)
+            .sources
+            .load_one(self.0.id)
+            .await?
+            .map(Integration))
+    }
+
     /// Media linked to this one as `duplicate_of`, either way.
     async fn duplicates(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
         Ok(loaders(ctx)
@@ -194,9 +204,19 @@ pub(crate) struct MediaFilterInput {
     metadata_contains: Option<Json<serde_json::Value>>,
     /// Only members of this album.
     in_album: Option<ID>,
+    /// Only media imported through this integration.
+    from_integration: Option<ID>,
 }
 
 impl MediaFilterInput {
+    /// Media imported through one integration.
+    pub(crate) fn from_integration(id: ID) -> Self {
+        Self {
+            from_integration: Some(id),
+            ..Default::default()
+        }
+    }
+
     fn into_filter(self) -> Result<MediaFilter, AppError> {
         Ok(MediaFilter {
             media_type: self.media_type.map(MediaType::as_db),
@@ -209,6 +229,10 @@ impl MediaFilterInput {
             in_album: self
                 .in_album
                 .map(|id| ids::expect(&id, NodeKind::Album, "inAlbum"))
+                .transpose()?,
+            from_integration: self
+                .from_integration
+                .map(|id| ids::expect(&id, NodeKind::Integration, "fromIntegration"))
                 .transpose()?,
         })
     }
@@ -301,6 +325,9 @@ pub(crate) async fn library(
     if let Some(album) = filter.in_album {
         // Someone else's or a deleted album is not found, like anywhere else.
         svc.album(owner, album).await?;
+    }
+    if let Some(integration) = filter.from_integration {
+        svc.integration(owner, integration).await?;
     }
     let descending = (direction == OrderDirection::Desc) != page.backward;
     let rows = svc

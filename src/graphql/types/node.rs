@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Interface, Result};
 use uuid::Uuid;
 
 use super::album::Album;
+use super::integration::Integration;
 use super::link::Link;
 use super::media::Media;
 use super::user::User;
@@ -20,6 +21,7 @@ pub(crate) enum Node {
     Media(Media),
     Album(Album),
     Link(Link),
+    Integration(Integration),
 }
 
 /// The viewer's object of `kind` with `id`, if it is active.
@@ -28,7 +30,11 @@ pub(crate) async fn object(ctx: &Context<'_>, kind: ObjectKind, id: Uuid) -> Res
     Ok(match kind {
         ObjectKind::Media => l.media.load_one(id).await?.map(|m| Node::Media(Media(m))),
         ObjectKind::Album => l.albums.load_one(id).await?.map(|a| Node::Album(Album(a))),
-        ObjectKind::Integration => None,
+        ObjectKind::Integration => l
+            .integrations
+            .load_one(id)
+            .await?
+            .map(|i| Node::Integration(Integration(i))),
     })
 }
 

@@ -6,6 +6,7 @@ use entity::users;
 
 use super::album::{AlbumConnection, albums_of};
 use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
+use super::integration::{IntegrationConnection, integrations_of};
 use super::link::{Direction, LinkConnection, links_of};
 use super::media::{MediaConnection, MediaFilterInput, MediaOrder, library};
 use super::trash::{TrashConnection, trash};
@@ -106,6 +107,18 @@ impl User {
     ) -> Result<AlbumConnection> {
         self.check_viewer(ctx)?;
         albums_of(ctx, self.0.id, first, after, last, before).await
+    }
+
+    /// Connected sources of media, oldest first.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn integrations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<IntegrationConnection> {
+        self.check_viewer(ctx)?;
+        integrations_of(ctx, self.0.id, first, after).await
     }
 
     /// Every link of this user, oldest first (`direction` has no meaning here).
