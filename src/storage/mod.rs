@@ -10,8 +10,10 @@ use anyhow::Context;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
@@ -43,15 +45,18 @@ pub(crate) fn blob_key(sha256: &str) -> String {
 }
 
 impl BlobStore {
-    /// Opens the store named by `url` (`file:///abs/path`), or the `blobs` directory in the
-    /// data dir when there is none.
+    /// Opens the store named by `url`: `file:///abs/path`, `s3://bucket[/prefix]` (credentials,
+    /// region and endpoint from the usual `AWS_*` variables, e.g. `AWS_ENDPOINT` and
+    /// `AWS_ALLOW_HTTP=true` for an S3-compatible server), or the `blobs` directory in the data
+    /// dir when there is none.
     pub fn open(url: Option<&str>, data_dir: &FsPath) -> anyhow::Result<Self> {
         let root = match url {
             None => data_dir.join("blobs"),
+            Some(url) if url.starts_with("s3://") => return Self::open_s3(url),
             Some(url) => match url.strip_prefix("file://") {
                 Some(path) => path.into(),
                 None => anyhow::bail!(
-                    "HYPERNET_STORAGE_URL {url:?} is not supported: use file:///absolute/path"
+                    "HYPERNET_STORAGE_URL {url:?} is not supported: use file:///absolute/path or s3://bucket/prefix"
                 ),
             },
         };
@@ -63,6 +68,28 @@ impl BlobStore {
         Ok(Self {
             store: Arc::new(store),
         })
+    }
+
+    fn open_s3(url: &str) -> anyhow::Result<Self> {
+        // One TLS provider for the process: ring (no aws-lc, no cmake).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let rest = url.trim_start_matches("s3://");
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(
+            !bucket.is_empty(),
+            "HYPERNET_STORAGE_URL {url:?} names no bucket"
+        );
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .with_context(|| format!("configuring S3 storage for {url}"))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Ok(Self { store })
     }
 
     /// Whether an object exists.
