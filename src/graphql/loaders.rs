@@ -187,7 +187,8 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
 pub(crate) struct LinkPage {
     pub types: Option<Vec<String>>,
     pub direction: Direction,
-    pub after: Option<Uuid>,
+    pub cursor: Option<Uuid>,
+    pub backward: bool,
     pub limit: u64,
 }
 
@@ -213,7 +214,8 @@ impl Loader<(Uuid, LinkPage)> for LinkPagesLoader {
                 &parents,
                 page.types.as_deref(),
                 page.direction,
-                page.after,
+                page.cursor,
+                page.backward,
                 page.limit,
             )
             .await

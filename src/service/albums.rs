@@ -95,6 +95,7 @@ impl Services {
         viewer: Uuid,
         id: Uuid,
     ) -> AppResult<albums::Model> {
+        store::lock_user(txn, viewer).await?;
         store::albums::lock(txn, &[id]).await?;
         store::albums::find_active(txn, viewer, &[id])
             .await?
@@ -140,6 +141,7 @@ impl Services {
     /// Brings an album back with its members, order, cover and count.
     pub(crate) async fn restore_album(&self, viewer: Uuid, id: Uuid) -> AppResult<albums::Model> {
         let txn = store::begin_write(&self.db).await?;
+        store::lock_user(&txn, viewer).await?;
         store::albums::lock(&txn, &[id]).await?;
         let album = store::albums::find_any(&txn, viewer, id)
             .await?

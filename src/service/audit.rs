@@ -64,10 +64,11 @@ impl Services {
     pub(crate) async fn audit_page(
         &self,
         viewer: Uuid,
-        before: Option<Uuid>,
+        cursor: Option<Uuid>,
+        backward: bool,
         limit: u64,
     ) -> AppResult<Vec<audit_log::Model>> {
-        Ok(store::audit::page_for_user(&self.db, viewer, before, limit).await?)
+        Ok(store::audit::page_for_user(&self.db, viewer, cursor, backward, limit).await?)
     }
 
     pub(crate) async fn audit_count(&self, viewer: Uuid) -> AppResult<u64> {

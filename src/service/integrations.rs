@@ -52,6 +52,9 @@ pub(crate) struct ImportItem {
     pub metadata: Option<Value>,
     /// Extra fields of the `source` link (a folder sync records size and mtime).
     pub link_metadata: serde_json::Map<String, Value>,
+    /// The `source` link this item takes over (a changed file of a folder), retired in the
+    /// same transaction.
+    pub replaces: Option<Uuid>,
 }
 
 /// What one import or sync did.
@@ -277,10 +280,11 @@ impl Services {
     pub(crate) async fn integrations_page(
         &self,
         viewer: Uuid,
-        after: Option<Uuid>,
+        cursor: Option<Uuid>,
+        backward: bool,
         limit: u64,
     ) -> AppResult<Vec<integrations::Model>> {
-        Ok(store::integrations::page(&self.db, viewer, after, limit).await?)
+        Ok(store::integrations::page(&self.db, viewer, cursor, backward, limit).await?)
     }
 
     pub(crate) async fn integrations_count(&self, viewer: Uuid) -> AppResult<u64> {
@@ -376,7 +380,9 @@ impl Services {
         let mut new_rows: Vec<NewMedia> = Vec::new();
         let mut new_bytes: i64 = 0;
         for (i, item) in items.iter().enumerate() {
-            if let Some(done) = already.get(&item.external_id) {
+            if let Some(done) = already.get(&item.external_id)
+                && item.replaces != Some(done.link_id)
+            {
                 plans.push(Plan::Skip(done.media_id));
                 continue;
             }
@@ -458,6 +464,30 @@ impl Services {
             });
         }
 
+        // One `source` link per (media, integration): an item whose media is already linked
+        // (earlier in this batch, or under another external id) adds nothing.
+        let link_targets: Vec<Uuid> = plans
+            .iter()
+            .filter_map(|p| match p {
+                Plan::Link(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut linked: BTreeSet<Uuid> =
+            store::integrations::linked_media(&self.db, integration.id, &link_targets)
+                .await?
+                .into_iter()
+                .collect();
+        for plan in plans.iter_mut() {
+            let target = match plan {
+                Plan::Skip(_) => continue,
+                Plan::Link(id) | Plan::Store { media_id: id, .. } => *id,
+            };
+            if !linked.insert(target) {
+                *plan = Plan::Skip(target);
+            }
+        }
+
         // Quota for the new bytes, then the bytes, then one transaction for all rows.
         if new_bytes > 0 && !store::quota::reserve(&self.db, viewer, new_bytes).await? {
             return Err(AppError::QuotaExceeded(format!(
@@ -500,7 +530,15 @@ impl Services {
                     metadata: Value::Object(meta),
                 });
             }
+            let retired: Vec<Uuid> = plans
+                .iter()
+                .zip(&items)
+                .filter(|(plan, _)| !matches!(plan, Plan::Skip(_)))
+                .filter_map(|(_, item)| item.replaces)
+                .collect();
             let txn = store::begin_write(&self.db).await?;
+            store::lock_user(&txn, viewer).await?;
+            store::links::soft_delete(&txn, &retired).await?;
             store::media::insert_many(&txn, std::mem::take(&mut new_rows)).await?;
             store::links::insert_many(&txn, links).await?;
             if new_bytes > 0 {
@@ -544,6 +582,19 @@ impl Services {
             });
         }
 
+        // A purge may have removed bytes we found in storage before our commit.
+        for plan in &plans {
+            if let Plan::Store { index, .. } = plan {
+                let file = items[*index]
+                    .file
+                    .as_ref()
+                    .expect("planned to store a file");
+                let key = blob_key(&file.sha256);
+                if !self.blobs.exists(&key).await? {
+                    self.blobs.put_file(&key, &file.path).await?;
+                }
+            }
+        }
         let mut outcome = ImportOutcome::default();
         let mut ids = Vec::with_capacity(plans.len());
         for plan in &plans {
@@ -690,9 +741,9 @@ impl Services {
             .map_err(|e| SyncFailure::App(e.into()))?;
         let mut outcome = ImportOutcome::default();
         let mut batch = Vec::new();
-        let mut replaced = Vec::new();
         for file in listing {
             let fingerprint = json!({ "size": file.size, "mtime": file.mtime });
+            let mut replaces = None;
             if let Some(done) = known.get(&file.relative) {
                 let same = done.metadata.get("size") == fingerprint.get("size")
                     && done.metadata.get("mtime") == fingerprint.get("mtime");
@@ -700,7 +751,7 @@ impl Services {
                     outcome.skipped += 1;
                     continue;
                 }
-                replaced.push(done.link_id);
+                replaces = Some(done.link_id);
             }
             let spooled = match self.spool_path(file.absolute.clone()).await {
                 Ok(s) => s,
@@ -744,19 +795,14 @@ impl Services {
                 taken_at: None,
                 metadata: None,
                 link_metadata,
+                replaces,
             });
             if batch.len() == self.max_import_batch {
-                self.flush_folder_batch(
-                    viewer,
-                    integration,
-                    &mut batch,
-                    &mut replaced,
-                    &mut outcome,
-                )
-                .await?;
+                self.flush_folder_batch(viewer, integration, &mut batch, &mut outcome)
+                    .await?;
             }
         }
-        self.flush_folder_batch(viewer, integration, &mut batch, &mut replaced, &mut outcome)
+        self.flush_folder_batch(viewer, integration, &mut batch, &mut outcome)
             .await?;
         Ok(outcome)
     }
@@ -766,17 +812,11 @@ impl Services {
         viewer: Uuid,
         integration: &integrations::Model,
         batch: &mut Vec<ImportItem>,
-        replaced: &mut Vec<Uuid>,
         outcome: &mut ImportOutcome,
     ) -> Result<(), SyncFailure> {
         if batch.is_empty() {
             return Ok(());
         }
-        // Changed files: their old link gives way to the new bytes.
-        store::links::soft_delete(&self.db, replaced)
-            .await
-            .map_err(|e| SyncFailure::App(e.into()))?;
-        replaced.clear();
         let done = self
             .import_batch(viewer, integration, std::mem::take(batch), None)
             .await

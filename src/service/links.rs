@@ -31,6 +31,21 @@ pub(crate) fn link_type(raw: &str, field: &'static str) -> AppResult<String> {
     }
 }
 
+/// Types the server manages itself: thumbnails (`variant_of`) and imports (`source`).
+const MANAGED: [&str; 2] = ["variant_of", "source"];
+
+fn not_managed(link_type: &str) -> AppResult<()> {
+    if MANAGED.contains(&link_type) {
+        return Err(AppError::bad_input(
+            "linkType",
+            format!(
+                "`{link_type}` links are made by the server (thumbnails and imports), not by clients"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The ends a built-in type requires, if it is one.
 fn built_in_ends(link_type: &str) -> Option<(ObjectKind, ObjectKind)> {
     match link_type {
@@ -87,6 +102,7 @@ impl Services {
         req: LinkRequest,
     ) -> AppResult<links::Model> {
         let kind = link_type(&req.link_type, "linkType")?;
+        not_managed(&kind)?;
         let strength = strength(req.strength)?.unwrap_or(1.0);
         let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
         if !metadata.is_object() {
@@ -114,6 +130,7 @@ impl Services {
             ));
         }
         let txn = store::begin_write(&self.db).await?;
+        store::lock_user(&txn, viewer).await?;
         if kind == CONTAINS {
             store::albums::lock(&txn, &[req.from.1]).await?;
         }
@@ -180,6 +197,7 @@ impl Services {
             .await?
             .pop()
             .ok_or_else(|| AppError::NotFound("no such link".into()))?;
+        not_managed(&link.link_type)?;
         let metadata = metadata_patch.map(|patch| {
             let mut doc = link.metadata.clone();
             validate::merge_patch(&mut doc, &patch);
@@ -193,10 +211,12 @@ impl Services {
     #[tracing::instrument(skip_all, fields(viewer = %viewer, link = %id))]
     pub(crate) async fn delete_link(&self, viewer: Uuid, id: Uuid) -> AppResult<Uuid> {
         let txn = store::begin_write(&self.db).await?;
+        store::lock_user(&txn, viewer).await?;
         let link = store::links::find_active(&txn, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(|| AppError::NotFound("no such link".into()))?;
+        not_managed(&link.link_type)?;
         if link.link_type == CONTAINS {
             store::albums::lock(&txn, &[link.from_object_id]).await?;
         }
@@ -215,10 +235,11 @@ impl Services {
         &self,
         viewer: Uuid,
         types: Option<&[String]>,
-        after: Option<Uuid>,
+        cursor: Option<Uuid>,
+        backward: bool,
         limit: u64,
     ) -> AppResult<Vec<links::Model>> {
-        Ok(store::links::user_page(&self.db, viewer, types, after, limit).await?)
+        Ok(store::links::user_page(&self.db, viewer, types, cursor, backward, limit).await?)
     }
 
     pub(crate) async fn user_links_count(

@@ -322,6 +322,7 @@ impl Services {
     pub(crate) async fn delete_media(&self, viewer: Uuid, ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
         let ids = dedupe(ids)?;
         let txn = store::begin_write(&self.db).await?;
+        store::lock_user(&txn, viewer).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
         let active: Vec<Uuid> = rows
             .iter()
@@ -349,6 +350,7 @@ impl Services {
     ) -> AppResult<Vec<media::Model>> {
         let ids = dedupe(ids)?;
         let txn = store::begin_write(&self.db).await?;
+        store::lock_user(&txn, viewer).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
         let albums = store::links::albums_containing_ids(&txn, &ids).await?;
         store::albums::lock(&txn, &albums).await?;
@@ -397,7 +399,7 @@ impl Services {
     pub(crate) async fn empty_trash(&self, viewer: Uuid) -> AppResult<(Vec<Uuid>, Vec<Uuid>)> {
         let mut media = Vec::new();
         loop {
-            let rows = store::media::trash_page(&self.db, viewer, None, 200).await?;
+            let rows = store::media::trash_page(&self.db, viewer, None, false, 200).await?;
             if rows.is_empty() {
                 break;
             }
@@ -406,7 +408,7 @@ impl Services {
         }
         let mut albums = Vec::new();
         loop {
-            let rows = store::albums::trash_page(&self.db, viewer, None, 200).await?;
+            let rows = store::albums::trash_page(&self.db, viewer, None, false, 200).await?;
             if rows.is_empty() {
                 break;
             }
@@ -451,21 +453,27 @@ impl Services {
         Ok(())
     }
 
-    /// A page of the viewer's trash (media and albums), most recently deleted first.
+    /// A page of the viewer's trash (media and albums), most recently deleted first (in the
+    /// direction of travel: oldest first when `backward`).
     pub(crate) async fn trash(
         &self,
         viewer: Uuid,
-        after: Option<(DateTime<Utc>, Uuid)>,
+        cursor: Option<(DateTime<Utc>, Uuid)>,
+        backward: bool,
         limit: u64,
     ) -> AppResult<Vec<TrashRow>> {
-        let media = store::media::trash_page(&self.db, viewer, after, limit).await?;
-        let albums = store::albums::trash_page(&self.db, viewer, after, limit).await?;
+        let media = store::media::trash_page(&self.db, viewer, cursor, backward, limit).await?;
+        let albums = store::albums::trash_page(&self.db, viewer, cursor, backward, limit).await?;
         let mut rows: Vec<TrashRow> = media
             .into_iter()
             .map(TrashRow::Media)
             .chain(albums.into_iter().map(TrashRow::Album))
             .collect();
-        rows.sort_by_key(|row| std::cmp::Reverse(row.key()));
+        if backward {
+            rows.sort_by_key(TrashRow::key);
+        } else {
+            rows.sort_by_key(|row| std::cmp::Reverse(row.key()));
+        }
         rows.truncate(limit as usize);
         Ok(rows)
     }

@@ -154,6 +154,13 @@ impl Services {
                 .rsplit_once('.')
                 .map_or(original.filename.as_str(), |(stem, _)| stem);
             let txn = store::begin_write(&self.db).await?;
+            // The original may have been deleted or purged while we rendered.
+            let still_there = store::media::find_by_id(&txn, id)
+                .await?
+                .is_some_and(|m| m.deleted_at.is_none());
+            if !still_there {
+                return Ok(());
+            }
             let inserted = store::media::insert_ignoring_conflict(
                 &txn,
                 NewMedia {

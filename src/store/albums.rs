@@ -187,27 +187,37 @@ pub(crate) async fn count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u6
 pub(crate) async fn trash_page(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    cursor: Option<(DateTime<Utc>, Uuid)>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<albums::Model>, DbErr> {
     let mut query = albums::Entity::find()
         .filter(albums::Column::UserId.eq(user_id))
         .filter(albums::Column::DeletedAt.is_not_null());
-    if let Some((at, id)) = after {
+    if let Some((at, id)) = cursor {
+        let (t, i) = if backward {
+            (albums::Column::DeletedAt.gt(at), albums::Column::Id.gt(id))
+        } else {
+            (albums::Column::DeletedAt.lt(at), albums::Column::Id.lt(id))
+        };
         query = query.filter(
-            Condition::any().add(albums::Column::DeletedAt.lt(at)).add(
+            Condition::any().add(t).add(
                 Condition::all()
                     .add(albums::Column::DeletedAt.eq(at))
-                    .add(albums::Column::Id.lt(id)),
+                    .add(i),
             ),
         );
     }
-    query
-        .order_by_desc(albums::Column::DeletedAt)
-        .order_by_desc(albums::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let query = if backward {
+        query
+            .order_by_asc(albums::Column::DeletedAt)
+            .order_by_asc(albums::Column::Id)
+    } else {
+        query
+            .order_by_desc(albums::Column::DeletedAt)
+            .order_by_desc(albums::Column::Id)
+    };
+    query.limit(limit).all(db).await
 }
 
 pub(crate) async fn trash_count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {

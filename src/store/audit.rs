@@ -43,24 +43,31 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, entry: NewAuditEntry) -> R
     Ok(())
 }
 
-/// A page of a user's events, newest first. Ids are time-ordered (v7), so `id` alone is a
-/// stable keyset: `before` is the last id of the previous page.
+/// A page of a user's events, newest first (oldest first when `backward`). Ids are
+/// time-ordered (v7), so `id` alone is a stable keyset; `cursor` is where the page starts
+/// (exclusive) in its direction of travel.
 pub(crate) async fn page_for_user(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    before: Option<Uuid>,
+    cursor: Option<Uuid>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
     let mut cond = Condition::all().add(audit_log::Column::UserId.eq(user_id));
-    if let Some(before) = before {
-        cond = cond.add(audit_log::Column::Id.lt(before));
+    if let Some(c) = cursor {
+        cond = cond.add(if backward {
+            audit_log::Column::Id.gt(c)
+        } else {
+            audit_log::Column::Id.lt(c)
+        });
     }
-    audit_log::Entity::find()
-        .filter(cond)
-        .order_by_desc(audit_log::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let query = audit_log::Entity::find().filter(cond);
+    let query = if backward {
+        query.order_by_asc(audit_log::Column::Id)
+    } else {
+        query.order_by_desc(audit_log::Column::Id)
+    };
+    query.limit(limit).all(db).await
 }
 
 pub(crate) async fn count_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {

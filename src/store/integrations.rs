@@ -135,23 +135,30 @@ pub(crate) async fn set_deleted(
     Ok(())
 }
 
-/// A page of the user's active integrations, oldest first.
+/// A page of the user's active integrations, oldest first (newest first when `backward`).
 pub(crate) async fn page(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    after: Option<Uuid>,
+    cursor: Option<Uuid>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<integrations::Model>, DbErr> {
     let mut q = integrations::Entity::find()
         .filter(integrations::Column::UserId.eq(user_id))
         .filter(integrations::Column::DeletedAt.is_null());
-    if let Some(a) = after {
-        q = q.filter(integrations::Column::Id.gt(a));
+    if let Some(c) = cursor {
+        q = q.filter(if backward {
+            integrations::Column::Id.lt(c)
+        } else {
+            integrations::Column::Id.gt(c)
+        });
     }
-    q.order_by_asc(integrations::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let q = if backward {
+        q.order_by_desc(integrations::Column::Id)
+    } else {
+        q.order_by_asc(integrations::Column::Id)
+    };
+    q.limit(limit).all(db).await
 }
 
 pub(crate) async fn count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
@@ -286,6 +293,27 @@ pub(crate) async fn imported(
         );
     }
     Ok(out)
+}
+
+/// Which of these media already have an active `source` link to `integration`.
+pub(crate) async fn linked_media(
+    db: &impl ConnectionTrait,
+    integration: Uuid,
+    media: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    if media.is_empty() {
+        return Ok(Vec::new());
+    }
+    entity::links::Entity::find()
+        .select_only()
+        .column(entity::links::Column::FromObjectId)
+        .filter(entity::links::Column::ToObjectId.eq(integration))
+        .filter(entity::links::Column::LinkType.eq("source"))
+        .filter(entity::links::Column::DeletedAt.is_null())
+        .filter(entity::links::Column::FromObjectId.is_in(media.iter().copied()))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await
 }
 
 /// The integration each media came from (its first active `source` link to an active one).

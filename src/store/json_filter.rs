@@ -80,6 +80,13 @@ fn sqlite_conditions(
             }
         }
         Json::Array(items) => {
+            push(
+                out,
+                Expr::cust_with_values(
+                    format!("json_type(\"{column}\", ?) = 'array'"),
+                    [Value::from(path.to_string())],
+                ),
+            );
             for item in items {
                 let value = scalar_value(item).ok_or_else(|| {
                     invalid("on this server, arrays in metadataContains may hold only strings, numbers and booleans")

@@ -410,14 +410,16 @@ fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// A page of links for each parent object (per-parent limit inside the SQL), oldest first,
-/// after the link id `after`; links to deleted objects are left out.
+/// A page of links for each parent object (per-parent limit inside the SQL), oldest first
+/// (newest first when `backward`), starting after the link id `cursor`; links to deleted
+/// objects are left out.
 pub(crate) async fn link_pages(
     db: &impl ConnectionTrait,
     parents: &[Uuid],
     types: Option<&[String]>,
     direction: Direction,
-    after: Option<Uuid>,
+    cursor: Option<Uuid>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<(Uuid, links::Model)>, DbErr> {
     use sea_orm::FromQueryResult;
@@ -442,18 +444,23 @@ pub(crate) async fn link_pages(
                 sql::marks(types.len())
             ));
         }
-        if let Some(after) = after {
-            values.push(after.into());
-            part.push_str(" AND l.id > ?");
+        if let Some(cursor) = cursor {
+            values.push(cursor.into());
+            part.push_str(if backward {
+                " AND l.id < ?"
+            } else {
+                " AND l.id > ?"
+            });
         }
         parts.push(part);
     }
     values.push((limit as i64).into());
+    let dir = if backward { "DESC" } else { "ASC" };
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
             "SELECT * FROM (
-               SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id) AS rn
+               SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id {dir}) AS rn
                FROM ({}) u
              ) t WHERE t.rn <= ? ORDER BY t.parent_id, t.rn",
             parts.join(" UNION ALL ")
@@ -519,12 +526,13 @@ pub(crate) async fn link_counts(
         .collect()
 }
 
-/// A page of all of a user's visible links, oldest first.
+/// A page of all of a user's visible links, oldest first (newest first when `backward`).
 pub(crate) async fn user_page(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     types: Option<&[String]>,
-    after: Option<Uuid>,
+    cursor: Option<Uuid>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<links::Model>, DbErr> {
     let mut query = links::Entity::find()
@@ -534,14 +542,19 @@ pub(crate) async fn user_page(
     if let Some(types) = types {
         query = query.filter(links::Column::LinkType.is_in(types.iter().cloned()));
     }
-    if let Some(after) = after {
-        query = query.filter(links::Column::Id.gt(after));
+    if let Some(c) = cursor {
+        query = query.filter(if backward {
+            links::Column::Id.lt(c)
+        } else {
+            links::Column::Id.gt(c)
+        });
     }
-    query
-        .order_by_asc(links::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let query = if backward {
+        query.order_by_desc(links::Column::Id)
+    } else {
+        query.order_by_asc(links::Column::Id)
+    };
+    query.limit(limit).all(db).await
 }
 
 pub(crate) async fn user_count(

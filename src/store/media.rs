@@ -420,7 +420,8 @@ pub(crate) async fn restore(
 pub(crate) async fn trash_page(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    cursor: Option<(DateTime<Utc>, Uuid)>,
+    backward: bool,
     limit: u64,
 ) -> Result<Vec<media::Model>, DbErr> {
     let mut query = media::Entity::find()
@@ -431,21 +432,28 @@ pub(crate) async fn trash_page(
                 .add(media::Column::SourceType.is_null())
                 .add(media::Column::SourceType.ne(VARIANT_SOURCE)),
         );
-    if let Some((at, id)) = after {
+    if let Some((at, id)) = cursor {
+        let (t, i) = if backward {
+            (media::Column::DeletedAt.gt(at), media::Column::Id.gt(id))
+        } else {
+            (media::Column::DeletedAt.lt(at), media::Column::Id.lt(id))
+        };
         query = query.filter(
-            Condition::any().add(media::Column::DeletedAt.lt(at)).add(
-                Condition::all()
-                    .add(media::Column::DeletedAt.eq(at))
-                    .add(media::Column::Id.lt(id)),
-            ),
+            Condition::any()
+                .add(t)
+                .add(Condition::all().add(media::Column::DeletedAt.eq(at)).add(i)),
         );
     }
-    query
-        .order_by_desc(media::Column::DeletedAt)
-        .order_by_desc(media::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    let query = if backward {
+        query
+            .order_by_asc(media::Column::DeletedAt)
+            .order_by_asc(media::Column::Id)
+    } else {
+        query
+            .order_by_desc(media::Column::DeletedAt)
+            .order_by_desc(media::Column::Id)
+    };
+    query.limit(limit).all(db).await
 }
 
 pub(crate) async fn trash_count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {

@@ -27,6 +27,28 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// Serialises, for the rest of the transaction, the writes that change one user's graph
+/// (memberships, deletions, purges, imports). Links never cross users, so this keeps album
+/// counts and link rules exact under concurrent writers without a lock order to get wrong.
+/// PostgreSQL: a transaction-scoped advisory lock; SQLite: a write transaction already excludes
+/// every other writer.
+pub(crate) async fn lock_user(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: uuid::Uuid,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let bytes = user_id.as_bytes();
+        let key = i64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes"));
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of failing when
 /// a read lock cannot be upgraded.

@@ -365,6 +365,47 @@ async fn import_is_idempotent_batched_and_all_or_nothing() {
     }
     assert_eq!(cursor_of(&app, &ann, &id).await, "cursor-2");
 
+    // Two items with the same bytes (a source holding a copy twice) do not break the batch.
+    let twin = fixtures::png(46, 46);
+    let res = import(
+        &app,
+        &ann,
+        &id,
+        vec![
+            json!({ "externalId": "twin-1", "filename": "t1.png" }),
+            json!({ "externalId": "twin-2", "filename": "t2.png" }),
+        ],
+        vec![Some(twin.clone()), Some(twin.clone())],
+        Some("cursor-5"),
+    )
+    .await;
+    let out = &res["data"]["importMedia"];
+    assert_eq!(
+        (out["imported"].as_i64(), out["skipped"].as_i64()),
+        (Some(1), Some(1)),
+        "{res}"
+    );
+    assert_eq!(out["media"][0]["id"], out["media"][1]["id"]);
+    let res = import(
+        &app,
+        &ann,
+        &id,
+        vec![json!({ "externalId": "twin-2", "filename": "t2.png", "sha256": sha256_hex(&twin) })],
+        vec![None],
+        None,
+    )
+    .await;
+    assert!(
+        res["errors"].is_null(),
+        "importing the twin again is harmless: {res}"
+    );
+    app.ok(
+        "mutation($ids: [ID!]!) { deleteMedia(input: { ids: $ids }) { deletedIds } }",
+        json!({ "ids": [out["media"][0]["id"]] }),
+        &ann.access_token,
+    )
+    .await;
+
     // The library knows where media came from.
     let data = app
         .ok(
@@ -524,6 +565,7 @@ async fn a_folder_syncs_new_and_changed_files_only() {
         &fixtures::mp4(64, 48, 1000, 100),
     );
     write(&folder.join("notes.txt"), b"shopping list");
+    write(&folder.join("copies/b-again.png"), &fixtures::png(33, 33));
     let mut broken = fixtures::jpeg(50, 50, None);
     broken.truncate(broken.len() / 2);
     write(&folder.join("broken.jpg"), &broken);
@@ -539,7 +581,10 @@ async fn a_folder_syncs_new_and_changed_files_only() {
     let data = app.ok(SYNC, json!({ "id": id }), &ann.access_token).await;
     let run = &data["syncIntegration"];
     assert_eq!(run["imported"], 3, "{data}");
-    assert_eq!(run["skipped"], 1, "the text file");
+    assert_eq!(
+        run["skipped"], 2,
+        "the text file, and a second copy of b.png"
+    );
     assert_eq!(run["failed"], 1, "the broken file");
     assert!(run["errors"][0].as_str().unwrap().contains("broken.jpg"));
     assert_eq!(run["integration"]["status"], "ACTIVE");

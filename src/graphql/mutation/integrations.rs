@@ -266,6 +266,7 @@ impl IntegrationMutation {
                 taken_at: item.taken_at,
                 metadata: item.metadata.map(|j| j.0),
                 link_metadata: serde_json::Map::new(),
+                replaces: None,
             });
         }
         let (outcome, integration) = svc

@@ -162,7 +162,8 @@ impl Album {
     }
 
     /// Links from or to this album.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the arguments are the public contract
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -170,6 +171,8 @@ impl Album {
         #[graphql(default_with = "Direction::Out")] direction: Direction,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<LinkConnection> {
         links_of(
             ctx,
@@ -177,8 +180,7 @@ impl Album {
             self.0.user_id,
             types,
             direction,
-            first,
-            after,
+            (first, after, last, before),
         )
         .await
     }

@@ -55,13 +55,15 @@ pub(crate) async fn audit_log_page(
     owner: Uuid,
     first: Option<i32>,
     after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
 ) -> AppResult<Connection<String, AuditEvent, AuditLogFields>> {
     if viewer(ctx)? != owner {
         return Err(AppError::NotFound("no such user".into()));
     }
-    let page = connection::page::<Uuid>(first, after, None, None)?;
+    let page = connection::page::<Uuid>(first, after, last, before)?;
     let rows = services(ctx)
-        .audit_page(owner, page.cursor, page.limit + 1)
+        .audit_page(owner, page.cursor, page.backward, page.limit + 1)
         .await?;
     let (rows, has_previous, has_next) = connection::finish(&page, rows);
     let mut conn =

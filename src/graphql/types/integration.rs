@@ -104,7 +104,8 @@ impl Integration {
     }
 
     /// Links from or to this integration.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the arguments are the public contract
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -112,6 +113,8 @@ impl Integration {
         #[graphql(default_with = "Direction::Out")] direction: Direction,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<LinkConnection> {
         links_of(
             ctx,
@@ -119,8 +122,7 @@ impl Integration {
             self.0.user_id,
             types,
             direction,
-            first,
-            after,
+            (first, after, last, before),
         )
         .await
     }
@@ -146,10 +148,12 @@ pub(crate) async fn integrations_of(
     owner: Uuid,
     first: Option<i32>,
     after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
 ) -> Result<IntegrationConnection> {
-    let page = connection::page::<Uuid>(first, after, None, None)?;
+    let page = connection::page::<Uuid>(first, after, last, before)?;
     let rows = services(ctx)
-        .integrations_page(owner, page.cursor, page.limit + 1)
+        .integrations_page(owner, page.cursor, page.backward, page.limit + 1)
         .await?;
     let (rows, has_previous, has_next) = connection::finish(&page, rows);
     let mut conn = Connection::with_additional_fields(

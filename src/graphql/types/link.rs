@@ -144,11 +144,10 @@ pub(crate) async fn links_of(
     owner: Uuid,
     types: Option<Vec<String>>,
     direction: Direction,
-    first: Option<i32>,
-    after: Option<String>,
+    (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
 ) -> Result<LinkConnection> {
     let types = checked_types(types)?;
-    let page = connection::page::<Uuid>(first, after, None, None)?;
+    let page = connection::page::<Uuid>(first, after, last, before)?;
     let direction: StoreDirection = direction.into();
     let rows = match parent {
         Some(parent) => loaders(ctx)
@@ -158,7 +157,8 @@ pub(crate) async fn links_of(
                 LinkPage {
                     types: types.clone(),
                     direction,
-                    after: page.cursor,
+                    cursor: page.cursor,
+                    backward: page.backward,
                     limit: page.limit + 1,
                 },
             ))
@@ -166,7 +166,13 @@ pub(crate) async fn links_of(
             .unwrap_or_default(),
         None => {
             services(ctx)
-                .user_links(owner, types.as_deref(), page.cursor, page.limit + 1)
+                .user_links(
+                    owner,
+                    types.as_deref(),
+                    page.cursor,
+                    page.backward,
+                    page.limit + 1,
+                )
                 .await?
         }
     };

@@ -152,7 +152,8 @@ impl Media {
     }
 
     /// Links from or to this media.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the arguments are the public contract
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -160,6 +161,8 @@ impl Media {
         #[graphql(default_with = "Direction::Out")] direction: Direction,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<LinkConnection> {
         links_of(
             ctx,
@@ -167,8 +170,7 @@ impl Media {
             self.0.user_id,
             types,
             direction,
-            first,
-            after,
+            (first, after, last, before),
         )
         .await
     }

@@ -69,10 +69,14 @@ pub(crate) async fn trash(
     owner: Uuid,
     first: Option<i32>,
     after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
 ) -> Result<TrashConnection> {
-    let page = connection::page::<(DateTime<Utc>, Uuid)>(first, after, None, None)?;
+    let page = connection::page::<(DateTime<Utc>, Uuid)>(first, after, last, before)?;
     let svc = services(ctx);
-    let rows = svc.trash(owner, page.cursor, page.limit + 1).await?;
+    let rows = svc
+        .trash(owner, page.cursor, page.backward, page.limit + 1)
+        .await?;
     let (rows, has_previous, has_next) = connection::finish(&page, rows);
     let mut conn: TrashConnection =
         Connection::with_additional_fields(has_previous, has_next, TrashConnectionFields { owner });

@@ -110,19 +110,22 @@ impl User {
     }
 
     /// Connected sources of media, oldest first.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn integrations(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<IntegrationConnection> {
         self.check_viewer(ctx)?;
-        integrations_of(ctx, self.0.id, first, after).await
+        integrations_of(ctx, self.0.id, first, after, last, before).await
     }
 
     /// Every link of this user, oldest first (`direction` has no meaning here).
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the arguments are the public contract
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -130,32 +133,46 @@ impl User {
         #[graphql(default_with = "Direction::Out")] direction: Direction,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<LinkConnection> {
         self.check_viewer(ctx)?;
         let _ = direction;
-        links_of(ctx, None, self.0.id, types, Direction::Out, first, after).await
+        links_of(
+            ctx,
+            None,
+            self.0.id,
+            types,
+            Direction::Out,
+            (first, after, last, before),
+        )
+        .await
     }
 
     /// Deleted items, most recently deleted first, until they are purged.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn trash(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<TrashConnection> {
         self.check_viewer(ctx)?;
-        trash(ctx, self.0.id, first, after).await
+        trash(ctx, self.0.id, first, after, last, before).await
     }
 
     /// Security events of this account (sign-ins, failures, password changes), newest first.
-    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, AuditLogFields>> {
-        Ok(audit_log_page(ctx, self.0.id, first, after).await?)
+        Ok(audit_log_page(ctx, self.0.id, first, after, last, before).await?)
     }
 }
