@@ -407,6 +407,13 @@ async fn audit_log_pages_visit_every_event_once() {
         after = page["pageInfo"]["endCursor"].clone();
     }
     assert_eq!(seen, 5);
+    // From the other end: the oldest two, oldest last.
+    let res = app
+        .gql("{ viewer { auditLog(last: 2) { edges { node { action } } pageInfo { hasPreviousPage } } } }", json!({}), Some(&ann.access_token))
+        .await;
+    let log = &res["data"]["viewer"]["auditLog"];
+    assert_eq!(log["edges"][1]["node"]["action"], "auth.register", "{res}");
+    assert_eq!(log["pageInfo"]["hasPreviousPage"], true);
     for bad in [0, 101] {
         let res = app
             .gql(

@@ -266,6 +266,39 @@ async fn every_object_walks_its_links() {
         .await;
     assert_eq!(data["node"]["links"]["edges"].as_array().unwrap().len(), 1);
 
+    // And backwards, from the end.
+    let back = "query($id: ID!, $before: String) { node(id: $id) { ... on Media {
+        links(types: [\"similar_to\"], direction: BOTH, last: 2, before: $before) {
+          pageInfo { hasPreviousPage startCursor } edges { other { id } } } } } }";
+    let data = app.ok(back, json!({ "id": m[0] }), t).await;
+    let page = &data["node"]["links"];
+    let last_two: Vec<&str> = page["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["other"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        last_two,
+        [m[2].as_str(), m[3].as_str()],
+        "in creation order"
+    );
+    assert_eq!(page["pageInfo"]["hasPreviousPage"], true);
+    let data = app
+        .ok(
+            back,
+            json!({ "id": m[0], "before": page["pageInfo"]["startCursor"] }),
+            t,
+        )
+        .await;
+    let first: Vec<&str> = data["node"]["links"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["other"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [m[1].as_str()]);
+
     // Views over links.
     let data = app
         .ok(
