@@ -256,21 +256,21 @@ impl Services {
             let keys = self
                 .keys_for(&txn, album_id, position, None, new.len())
                 .await?;
-            for (media, key) in new.iter().zip(keys) {
-                store::links::insert(
-                    &txn,
-                    NewLink {
-                        user_id: viewer,
-                        from: (ObjectKind::Album, album_id),
-                        to: (ObjectKind::Media, *media),
-                        link_type: CONTAINS.into(),
-                        strength: 1.0,
-                        sort_order: key,
-                        metadata: serde_json::json!({}),
-                    },
-                )
-                .await?;
-            }
+            // One statement for all the new members.
+            let links = new
+                .iter()
+                .zip(keys)
+                .map(|(media, key)| NewLink {
+                    user_id: viewer,
+                    from: (ObjectKind::Album, album_id),
+                    to: (ObjectKind::Media, *media),
+                    link_type: CONTAINS.into(),
+                    strength: 1.0,
+                    sort_order: key,
+                    metadata: serde_json::json!({}),
+                })
+                .collect();
+            store::links::insert_many(&txn, links).await?;
             store::albums::recount(&txn, &[album_id]).await?;
         }
         let album = store::albums::find_active(&txn, viewer, &[album_id])

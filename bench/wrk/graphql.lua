@@ -1,0 +1,142 @@
+-- wrk script for POST /graphql. bench/run prepends a config block that defines:
+--   PEER       "hypernet" or "postgraphile"
+--   SCENARIO   one of node, album_page, library_page, deep_page, traverse, add_media
+--   TOKENS     access tokens, TOKENS[u] for seeded user u
+--   NUSERS, NMEDIA, NALBUMS, LPA (links per album), CAP (write slots per album)
+--   DEEP_CURSORS  DEEP_CURSORS[u] = cursor 5,000 rows into user u's library (deep_page)
+--   B0, NTHREADS  first write batch number of this run, wrk thread count (add_media)
+-- Ids follow bench/sql/seed.sql, so every request can pick its user and objects itself.
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+-- base64url without padding.
+local function b64url(s)
+  local out, n = {}, #s
+  for i = 1, n, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = a * 65536 + (b or 0) * 256 + (c or 0)
+    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
+    for k = 1, chars do
+      local idx = math.floor(v / 2 ^ (18 - 6 * (k - 1))) % 64
+      out[#out + 1] = B64:sub(idx + 1, idx + 1)
+    end
+  end
+  return table.concat(out)
+end
+
+local function media_id(u, k)
+  return b64url(string.format("Media:%08x000040008000%012x", u, k))
+end
+
+local function album_id(u, a)
+  return b64url(string.format("Album:%08x00004000a000%012x", u, a))
+end
+
+local ALBUM_PAGE = "query{viewer{albums(first:20){edges{node{id name media(first:50){edges{node{id filename takenAt}}}}}}}}"
+local LIBRARY_PAGE = "query($after:String){viewer{media(first:100,after:$after,orderBy:{field:TAKEN_AT,direction:DESC}){edges{cursor node{id filename takenAt}}pageInfo{endCursor}}}}"
+local NODE = "query($id:ID!){node(id:$id){... on Media{id filename takenAt}}}"
+local TRAVERSE = "query($id:ID!){traverse(from:$id,via:[\"similar_to\"],direction:BOTH,maxDepth:3,first:100){totalCount edges{depth node{id}}}}"
+local ADD = "mutation($a:ID!,$m:[ID!]!){addMediaToAlbum(input:{albumId:$a,mediaIds:$m}){album{id mediaCount}}}"
+
+-- PostGraphile v5 (bench/postgraphile): no auth, the user id is an argument.
+local PG_ALBUM_PAGE = "query($u:UUID!){viewerAlbums(uid:$u,first:20){nodes{rowId name media(first:50){nodes{rowId filename takenAt}}}}}"
+local PG_LIBRARY = "query($u:UUID!,$o:Int){viewerMedia(uid:$u,first:100,offset:$o){nodes{rowId filename takenAt}}}"
+local PG_NODE = "query($id:UUID!){mediaByRowId(rowId:$id){rowId filename takenAt}}"
+
+local function user_uuid(u)
+  return string.format("%08x-0000-4000-9000-000000000000", u)
+end
+
+local function media_uuid(u, k)
+  return string.format("%08x-0000-4000-8000-%012x", u, k)
+end
+
+local function postgraphile_request()
+  local u = math.random(1, NUSERS)
+  local query, vars
+  if SCENARIO == "node" then
+    query, vars = PG_NODE, '{"id":"' .. media_uuid(u, math.random(1, NMEDIA)) .. '"}'
+  elseif SCENARIO == "album_page" then
+    query, vars = PG_ALBUM_PAGE, '{"u":"' .. user_uuid(u) .. '"}'
+  elseif SCENARIO == "library_page" then
+    query, vars = PG_LIBRARY, '{"u":"' .. user_uuid(u) .. '"}'
+  elseif SCENARIO == "deep_page" then
+    u = math.random(1, #DEEP_CURSORS)
+    query, vars = PG_LIBRARY, '{"u":"' .. user_uuid(u) .. '","o":' .. DEEP_OFFSET .. '}'
+  else
+    error("postgraphile has no scenario " .. tostring(SCENARIO))
+  end
+  return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json" },
+    '{"query":"' .. query:gsub('"', '\\"') .. '","variables":' .. vars .. '}')
+end
+
+local threads = {}
+local tid, counter = 0, 0
+errors = 0 -- global: done() reads it through thread:get
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  tid = tonumber(wrk.thread:get("tid")) or 0
+  math.randomseed(1000003 * (tid + 1) + (B0 or 0))
+end
+
+local function post(u, query, vars)
+  local body = '{"query":"' .. query:gsub('"', '\\"') .. '"'
+  if vars then body = body .. ',"variables":' .. vars end
+  body = body .. "}"
+  return wrk.format("POST", "/graphql", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. TOKENS[u],
+  }, body)
+end
+
+function request()
+  counter = counter + 1
+  if PEER == "postgraphile" then return postgraphile_request() end
+  if SCENARIO == "node" then
+    local u = math.random(1, NUSERS)
+    return post(u, NODE, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
+  elseif SCENARIO == "album_page" then
+    return post(math.random(1, NUSERS), ALBUM_PAGE)
+  elseif SCENARIO == "library_page" then
+    return post(math.random(1, NUSERS), LIBRARY_PAGE)
+  elseif SCENARIO == "deep_page" then
+    local u = math.random(1, #DEEP_CURSORS)
+    return post(u, LIBRARY_PAGE, '{"after":"' .. DEEP_CURSORS[u] .. '"}')
+  elseif SCENARIO == "traverse" then
+    local u = math.random(1, NUSERS)
+    return post(u, TRAVERSE, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
+  elseif SCENARIO == "add_media" then
+    -- Same numbering as bench/sql/add_media.sql: batch b -> user, album, slot.
+    local b = B0 + tid + NTHREADS * (counter - 1)
+    local u = 1 + b % NUSERS
+    local a = 1 + math.floor(b / NUSERS) % NALBUMS
+    local slot = math.floor(b / (NUSERS * NALBUMS)) % CAP
+    local first = a * LPA + slot * 10
+    local ids = {}
+    for j = 0, 9 do ids[#ids + 1] = '"' .. media_id(u, (first + j) % NMEDIA + 1) .. '"' end
+    return post(u, ADD, '{"a":"' .. album_id(u, a) .. '","m":[' .. table.concat(ids, ",") .. ']}')
+  end
+  error("unknown scenario " .. tostring(SCENARIO))
+end
+
+-- A GraphQL error arrives with status 200: count it as a failed request.
+function response(status, headers, body)
+  if status ~= 200 or body:find('"errors"', 1, true) then
+    errors = errors + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local errs = 0
+  for _, t in ipairs(threads) do errs = errs + (tonumber(t:get("errors")) or 0) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"graphql_errors":%d,"socket_errors":%d,"status_errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    errs, e.connect + e.read + e.write + e.timeout, e.status))
+end
