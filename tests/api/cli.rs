@@ -1,37 +1,11 @@
 //! The `hypernet` binary: `schema`, `migrate`, and the operator's `user` commands.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use hypernet::config::RegistrationMode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, assert_code};
-
-/// Runs the binary without blocking the test's runtime, on which the server under test runs.
-async fn hypernet(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
-        .args(args)
-        .env("DATABASE_URL", &app.database_url)
-        .env("HYPERNET_DATA_DIR", app.data_dir.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hypernet");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .await
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().await.unwrap()
-}
 
 fn stdout(out: &Output) -> String {
     assert!(
@@ -58,16 +32,16 @@ fn schema_prints_the_sdl() {
 #[tokio::test]
 async fn migrate_status_lists_applied_migrations() {
     let app = TestApp::spawn().await;
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
+    let out = stdout(&app.cli(&["migrate", "status"], None).await);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
     assert!(lines.iter().all(|l| l.starts_with("applied")), "{out}");
 
-    stdout(&hypernet(&app, &["migrate", "down", "-n", "1"], None).await);
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
+    stdout(&app.cli(&["migrate", "down", "-n", "1"], None).await);
+    let out = stdout(&app.cli(&["migrate", "status"], None).await);
     assert!(out.lines().last().unwrap().starts_with("pending"), "{out}");
-    stdout(&hypernet(&app, &["migrate", "up"], None).await);
-    let out = stdout(&hypernet(&app, &["migrate", "status"], None).await);
+    stdout(&app.cli(&["migrate", "up"], None).await);
+    let out = stdout(&app.cli(&["migrate", "status"], None).await);
     assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
 }
 
@@ -75,8 +49,7 @@ async fn migrate_status_lists_applied_migrations() {
 async fn operators_manage_accounts_from_the_command_line() {
     let app = TestApp::spawn_with(|c| c.registration = RegistrationMode::FirstOnly).await;
     stdout(
-        &hypernet(
-            &app,
+        &app.cli(
             &["user", "create", "Op@Example.com", "--admin"],
             Some(&format!("{PASSWORD}\n")),
         )
@@ -111,15 +84,17 @@ async fn operators_manage_accounts_from_the_command_line() {
         .await;
     assert_eq!(res["data"]["viewer"]["isAdmin"], true);
 
-    stdout(&hypernet(&app, &["user", "set-quota", "op@example.com", "5000"], None).await);
+    stdout(
+        &app.cli(&["user", "set-quota", "op@example.com", "5000"], None)
+            .await,
+    );
     let res = app
         .gql("{ viewer { storageQuota } }", json!({}), Some(&token))
         .await;
     assert_eq!(res["data"]["viewer"]["storageQuota"], 5000);
 
     stdout(
-        &hypernet(
-            &app,
+        &app.cli(
             &["user", "set-password", "op@example.com"],
             Some("another long password\n"),
         )
@@ -142,26 +117,20 @@ async fn operators_manage_accounts_from_the_command_line() {
     assert_code(&res, "UNAUTHENTICATED");
 
     // Bad input is refused with a message and a failing exit code.
-    let out = hypernet(
-        &app,
-        &["user", "create", "op@example.com"],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .await;
+    let out = app
+        .cli(
+            &["user", "create", "op@example.com"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
-    let out = hypernet(
-        &app,
-        &["user", "create", "short@example.com"],
-        Some("short\n"),
-    )
-    .await;
+    let out = app
+        .cli(&["user", "create", "short@example.com"], Some("short\n"))
+        .await;
     assert!(!out.status.success());
-    let out = hypernet(
-        &app,
-        &["user", "set-quota", "nobody@example.com", "1"],
-        None,
-    )
-    .await;
+    let out = app
+        .cli(&["user", "set-quota", "nobody@example.com", "1"], None)
+        .await;
     assert!(!out.status.success());
 }

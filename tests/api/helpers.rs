@@ -367,6 +367,30 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs the `hypernet` binary on this app's database and data dir, without blocking the
+    /// test's runtime (the server under test runs on it).
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("HYPERNET_DATA_DIR", self.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run hypernet");
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin");
+            pipe.write_all(input.as_bytes()).await.expect("write stdin");
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().await.expect("hypernet output")
+    }
+}
+
 /// SHA-256 in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -176,22 +176,8 @@ async fn secrets_rotate_to_a_new_key_and_refuse_misplaced_ciphertext() {
         .sql_i64("SELECT COUNT(DISTINCT key_id) FROM integration_secrets")
         .await;
     assert_eq!(before, 1);
-    let rotate = |app: &TestApp| {
-        let url = app.database_url.clone();
-        let dir = app.data_dir.path().to_path_buf();
-        async move {
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
-                .args(["secrets", "rotate"])
-                .env("DATABASE_URL", url)
-                .env("HYPERNET_DATA_DIR", dir)
-                .env("RUST_LOG", "warn")
-                .output()
-                .await
-                .unwrap()
-        }
-    };
     let key_before = std::fs::read_to_string(app.data_dir.path().join("secrets_key")).unwrap();
-    let out = rotate(&app).await;
+    let out = app.cli(&["secrets", "rotate"], None).await;
     assert!(
         out.status.success(),
         "{}",
@@ -202,7 +188,7 @@ async fn secrets_rotate_to_a_new_key_and_refuse_misplaced_ciphertext() {
     assert_ne!(key_before, key_after);
     assert!(app.data_dir.path().join("secrets_key.previous").exists());
     // Rotating again works: the new key opens what the rotation sealed.
-    let out = rotate(&app).await;
+    let out = app.cli(&["secrets", "rotate"], None).await;
     assert!(
         out.status.success(),
         "{}",
@@ -224,7 +210,7 @@ async fn secrets_rotate_to_a_new_key_and_refuse_misplaced_ciphertext() {
     };
     app.sql(&copy).await.unwrap();
     let key_now = std::fs::read_to_string(app.data_dir.path().join("secrets_key")).unwrap();
-    let out = rotate(&app).await;
+    let out = app.cli(&["secrets", "rotate"], None).await;
     assert!(
         !out.status.success(),
         "a misplaced ciphertext must not open"

@@ -302,15 +302,7 @@ async fn retention_purges_old_trash() {
     .await
     .unwrap();
 
-    // Asynchronously: the server under test runs on this test's runtime.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
-        .arg("purge")
-        .env("DATABASE_URL", &app.database_url)
-        .env("HYPERNET_DATA_DIR", app.data_dir.path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
+    let out = app.cli(&["purge"], None).await;
     assert!(
         out.status.success(),
         "{}",

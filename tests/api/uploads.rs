@@ -312,15 +312,7 @@ async fn sessions_reserve_quota_and_expire() {
     );
     assert_eq!(storage(&app, &ann).await, (0, bytes.len() as i64));
     // The cleanup releases the reservation.
-    // Asynchronously: the server under test runs on this test's runtime.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
-        .arg("purge")
-        .env("DATABASE_URL", &app.database_url)
-        .env("HYPERNET_DATA_DIR", app.data_dir.path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
+    let out = app.cli(&["purge"], None).await;
     assert!(
         out.status.success(),
         "{}",
