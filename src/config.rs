@@ -191,7 +191,8 @@ pub struct Config {
     )]
     pub trash_retention_days: u64,
 
-    /// Seconds between maintenance runs in `serve`: purge, expired uploads, thumbnails (default 3600).
+    /// Seconds between maintenance runs in `serve`: purge, expired uploads, thumbnails (default
+    /// 3600; 0 turns them off, e.g. when `hypernet purge` runs from cron).
     #[arg(
         long,
         env = "HYPERNET_MAINTENANCE_INTERVAL_SECS",

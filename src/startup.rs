@@ -67,10 +67,12 @@ impl App {
         let services = Arc::new(services);
         tokio::task::spawn_blocking(password::warm_up);
         tokio::spawn(variants::run_worker(services.clone(), jobs));
-        tokio::spawn(maintenance::run_periodic(
-            services.clone(),
-            Duration::from_secs(config.maintenance_interval_secs),
-        ));
+        if config.maintenance_interval_secs > 0 {
+            tokio::spawn(maintenance::run_periodic(
+                services.clone(),
+                Duration::from_secs(config.maintenance_interval_secs),
+            ));
+        }
         let schema = graphql::build_schema(services.clone(), Limits::from_config(&config));
         let state = AppState {
             schema,

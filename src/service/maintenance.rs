@@ -75,7 +75,7 @@ impl Services {
 
 /// Runs [`Services::maintain`] now and then every `interval`.
 pub(crate) async fn run_periodic(services: Arc<Services>, interval: Duration) {
-    let mut ticker = tokio::time::interval(interval.max(Duration::from_secs(1)));
+    let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;

@@ -281,7 +281,8 @@ async fn bulk_mutations_are_all_or_nothing() {
 
 #[tokio::test]
 async fn retention_purges_old_trash() {
-    let app = TestApp::spawn().await;
+    // No background maintenance: the purge below is the command's.
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
     let ann = app.register("ann@example.com").await;
     let old = app
         .upload_ok(&ann.access_token, "old.png", fixtures::png(21, 21))

@@ -295,7 +295,12 @@ async fn sessions_belong_to_their_user() {
 
 #[tokio::test]
 async fn sessions_reserve_quota_and_expire() {
-    let app = TestApp::spawn_with(|c| c.upload_session_ttl_hours = 0).await;
+    // No background maintenance: the cleanup below is the command's.
+    let app = TestApp::spawn_with(|c| {
+        c.upload_session_ttl_hours = 0;
+        c.maintenance_interval_secs = 0;
+    })
+    .await;
     let ann = app.register("ann@example.com").await;
     let bytes = fixtures::png(30, 30);
     let res = begin(&app, &ann, &bytes, "a.png").await;
