@@ -410,6 +410,46 @@ fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
     }
 }
 
+/// The visible links of `parents` as `SELECT parent_id, <columns>` parts joined by
+/// `UNION ALL` (a link between two parents belongs to both), with their bound values.
+/// `cursor` is `(link id, backward)`.
+fn visible_links(
+    parents: &[Uuid],
+    types: Option<&[String]>,
+    direction: Direction,
+    columns: &str,
+    cursor: Option<(Uuid, bool)>,
+) -> (String, Vec<sea_orm::Value>) {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut parts = Vec::new();
+    for (mine, other) in direction_parts(direction) {
+        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
+        let mut part = format!(
+            "SELECT l.{mine}_object_id AS parent_id, {columns} FROM links l
+             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
+            marks = sql::marks(parents.len()),
+            active = sql::end_active("l", other),
+        );
+        if let Some(types) = types {
+            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
+            part.push_str(&format!(
+                " AND l.link_type IN ({})",
+                sql::marks(types.len())
+            ));
+        }
+        if let Some((id, backward)) = cursor {
+            values.push(id.into());
+            part.push_str(if backward {
+                " AND l.id < ?"
+            } else {
+                " AND l.id > ?"
+            });
+        }
+        parts.push(part);
+    }
+    (parts.join(" UNION ALL "), values)
+}
+
 /// A page of links for each parent object (per-parent limit inside the SQL), oldest first
 /// (newest first when `backward`), starting after the link id `cursor`; links to deleted
 /// objects are left out.
@@ -426,34 +466,14 @@ pub(crate) async fn link_pages(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut parts = Vec::new();
-    for (mine, other) in direction_parts(direction) {
-        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
-        let mut part = format!(
-            "SELECT l.{mine}_object_id AS parent_id, {cols} FROM links l
-             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
-            cols = sql::columns::<links::Entity>("l", "l_"),
-            marks = sql::marks(parents.len()),
-            active = sql::end_active("l", other),
-        );
-        if let Some(types) = types {
-            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
-            part.push_str(&format!(
-                " AND l.link_type IN ({})",
-                sql::marks(types.len())
-            ));
-        }
-        if let Some(cursor) = cursor {
-            values.push(cursor.into());
-            part.push_str(if backward {
-                " AND l.id < ?"
-            } else {
-                " AND l.id > ?"
-            });
-        }
-        parts.push(part);
-    }
+    let columns = sql::columns::<links::Entity>("l", "l_");
+    let (union, mut values) = visible_links(
+        parents,
+        types,
+        direction,
+        &columns,
+        cursor.map(|c| (c, backward)),
+    );
     values.push((limit as i64).into());
     let dir = if backward { "DESC" } else { "ASC" };
     let stmt = sql::statement(
@@ -461,9 +481,8 @@ pub(crate) async fn link_pages(
         &format!(
             "SELECT * FROM (
                SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id {dir}) AS rn
-               FROM ({}) u
-             ) t WHERE t.rn <= ? ORDER BY t.parent_id, t.rn",
-            parts.join(" UNION ALL ")
+               FROM ({union}) u
+             ) t WHERE t.rn <= ? ORDER BY t.parent_id, t.rn"
         ),
         values,
     );
@@ -488,30 +507,11 @@ pub(crate) async fn link_counts(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut parts = Vec::new();
-    for (mine, other) in direction_parts(direction) {
-        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
-        let mut part = format!(
-            "SELECT l.{mine}_object_id AS parent_id FROM links l
-             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
-            marks = sql::marks(parents.len()),
-            active = sql::end_active("l", other),
-        );
-        if let Some(types) = types {
-            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
-            part.push_str(&format!(
-                " AND l.link_type IN ({})",
-                sql::marks(types.len())
-            ));
-        }
-        parts.push(part);
-    }
+    let (union, values) = visible_links(parents, types, direction, "l.id", None);
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
-            "SELECT u.parent_id AS parent_id, COUNT(*) AS n FROM ({}) u GROUP BY u.parent_id",
-            parts.join(" UNION ALL ")
+            "SELECT u.parent_id AS parent_id, COUNT(*) AS n FROM ({union}) u GROUP BY u.parent_id"
         ),
         values,
     );
