@@ -2,6 +2,11 @@ use clap::Parser;
 use hypernet::cli::{self, Cli};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: a GraphQL response is thousands of small, short-lived allocations, and glibc's
+/// malloc spent a fifth of the album page's server time on them (perf, bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -73,9 +73,11 @@ impl App {
                 Duration::from_secs(config.maintenance_interval_secs),
             ));
         }
-        let schema = graphql::build_schema(services.clone(), Limits::from_config(&config));
+        let graphql_limits = Limits::from_config(&config);
+        let schema = graphql::build_schema(services.clone(), graphql_limits);
         let state = AppState {
             schema,
+            graphql_limits,
             services,
             statements,
             limits: HttpLimits {

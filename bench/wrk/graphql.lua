@@ -1,10 +1,10 @@
 -- wrk script for POST /graphql. bench/run prepends a config block that defines:
 --   PEER       "hypernet" or "postgraphile"
---   SCENARIO   one of node, album_page, library_page, deep_page, traverse, add_media
+--   SCENARIO   one of node, album_page, library_page, deep_page, traverse, write
 --   TOKENS     access tokens, TOKENS[u] for seeded user u
 --   NUSERS, NMEDIA, NALBUMS, LPA (links per album), CAP (write slots per album)
 --   DEEP_CURSORS  DEEP_CURSORS[u] = cursor 5,000 rows into user u's library (deep_page)
---   B0, NTHREADS  first write batch number of this run, wrk thread count (add_media)
+--   B0, NTHREADS  first write batch number of this run, wrk thread count (write)
 -- Ids follow bench/sql/seed.sql, so every request can pick its user and objects itself.
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -110,8 +110,8 @@ function request()
   elseif SCENARIO == "traverse" then
     local u = math.random(1, NUSERS)
     return post(u, TRAVERSE, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
-  elseif SCENARIO == "add_media" then
-    -- Same numbering as bench/sql/add_media.sql: batch b -> user, album, slot.
+  elseif SCENARIO == "write" then
+    -- addMediaToAlbum of 10 media; same numbering as bench/sql/write.sql: batch b -> user, album, slot.
     local b = B0 + tid + NTHREADS * (counter - 1)
     local u = 1 + b % NUSERS
     local a = 1 + math.floor(b / NUSERS) % NALBUMS

@@ -11,6 +11,7 @@ mod m20261129_000001_initial_schema;
 mod m20261129_000002_login_throttle;
 mod m20261129_000003_media_library;
 mod m20261129_000004_integrations;
+mod m20261129_000005_covering_member_index;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_login_throttle::Migration),
             Box::new(m20261129_000003_media_library::Migration),
             Box::new(m20261129_000004_integrations::Migration),
+            Box::new(m20261129_000005_covering_member_index::Migration),
         ]
     }
 }

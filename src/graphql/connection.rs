@@ -25,6 +25,27 @@ pub(crate) fn encode_cursor<C: Serialize>(cursor: &C) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
 
+/// A keyset cursor kept as its key and encoded only when a client asks for an edge's
+/// `cursor`: a page of 1,000 nested edges would otherwise encode 1,000 unread strings.
+pub(crate) struct Cursor<C>(pub C);
+
+impl<C: Serialize + DeserializeOwned> async_graphql::connection::CursorType for Cursor<C> {
+    type Error = String;
+
+    fn decode_cursor(raw: &str) -> Result<Self, Self::Error> {
+        URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(Cursor)
+            .ok_or_else(|| "not a cursor of this list".to_string())
+    }
+
+    fn encode_cursor(&self) -> String {
+        encode_cursor(&self.0)
+    }
+}
+
 fn decode_cursor<C: DeserializeOwned>(raw: &str, field: &'static str) -> AppResult<C> {
     URL_SAFE_NO_PAD
         .decode(raw)

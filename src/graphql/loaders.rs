@@ -1,13 +1,14 @@
-//! DataLoaders, built per request for one viewer, so that their caches never cross users:
+//! The loaders of one request, built for one viewer so that nothing they read crosses users:
 //! every nested read is one batched query per level, however many parents a page has.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use entity::{albums, integrations, links, media};
 use uuid::Uuid;
 
+use super::batch::{Batcher, Jobs};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
@@ -21,19 +22,21 @@ fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
 
 /// The loaders of one request.
 pub(crate) struct Loaders {
-    pub media: DataLoader<MediaLoader>,
-    pub albums: DataLoader<AlbumLoader>,
-    pub links: DataLoader<LinkLoader>,
-    pub variants: DataLoader<VariantsLoader>,
-    pub members: DataLoader<MembersLoader>,
-    pub link_pages: DataLoader<LinkPagesLoader>,
-    pub link_counts: DataLoader<LinkCountsLoader>,
-    pub albums_of_media: DataLoader<AlbumsOfMediaLoader>,
-    pub duplicates: DataLoader<DuplicatesLoader>,
-    pub first_members: DataLoader<FirstMemberLoader>,
-    pub integrations: DataLoader<IntegrationLoader>,
-    pub has_credentials: DataLoader<CredentialsLoader>,
-    pub sources: DataLoader<SourceLoader>,
+    pub media: Batcher<Uuid, MediaLoader>,
+    pub albums: Batcher<Uuid, AlbumLoader>,
+    pub links: Batcher<Uuid, LinkLoader>,
+    pub variants: Batcher<Uuid, VariantsLoader>,
+    pub members: Batcher<(Uuid, MemberPage), MembersLoader>,
+    pub link_pages: Batcher<(Uuid, LinkPage), LinkPagesLoader>,
+    pub link_counts: Batcher<(Uuid, Option<Vec<String>>, Direction), LinkCountsLoader>,
+    pub albums_of_media: Batcher<Uuid, AlbumsOfMediaLoader>,
+    pub duplicates: Batcher<Uuid, DuplicatesLoader>,
+    pub first_members: Batcher<Uuid, FirstMemberLoader>,
+    pub integrations: Batcher<Uuid, IntegrationLoader>,
+    pub has_credentials: Batcher<Uuid, CredentialsLoader>,
+    pub sources: Batcher<Uuid, SourceLoader>,
+    /// Their queued batches, run by [`super::batch::drive`].
+    pub jobs: Jobs,
 }
 
 #[derive(Clone)]
@@ -49,20 +52,22 @@ impl Loaders {
             services,
             viewer: viewer.unwrap_or(Uuid::nil()),
         };
+        let jobs = Jobs::default();
         Arc::new(Self {
-            media: DataLoader::new(MediaLoader(s.clone()), tokio::spawn),
-            albums: DataLoader::new(AlbumLoader(s.clone()), tokio::spawn),
-            links: DataLoader::new(LinkLoader(s.clone()), tokio::spawn),
-            variants: DataLoader::new(VariantsLoader(s.clone()), tokio::spawn),
-            members: DataLoader::new(MembersLoader(s.clone()), tokio::spawn),
-            link_pages: DataLoader::new(LinkPagesLoader(s.clone()), tokio::spawn),
-            link_counts: DataLoader::new(LinkCountsLoader(s.clone()), tokio::spawn),
-            albums_of_media: DataLoader::new(AlbumsOfMediaLoader(s.clone()), tokio::spawn),
-            duplicates: DataLoader::new(DuplicatesLoader(s.clone()), tokio::spawn),
-            first_members: DataLoader::new(FirstMemberLoader(s.clone()), tokio::spawn),
-            integrations: DataLoader::new(IntegrationLoader(s.clone()), tokio::spawn),
-            has_credentials: DataLoader::new(CredentialsLoader(s.clone()), tokio::spawn),
-            sources: DataLoader::new(SourceLoader(s), tokio::spawn),
+            media: Batcher::new(MediaLoader(s.clone()), jobs.clone()),
+            albums: Batcher::new(AlbumLoader(s.clone()), jobs.clone()),
+            links: Batcher::new(LinkLoader(s.clone()), jobs.clone()),
+            variants: Batcher::new(VariantsLoader(s.clone()), jobs.clone()),
+            members: Batcher::new(MembersLoader(s.clone()), jobs.clone()),
+            link_pages: Batcher::new(LinkPagesLoader(s.clone()), jobs.clone()),
+            link_counts: Batcher::new(LinkCountsLoader(s.clone()), jobs.clone()),
+            albums_of_media: Batcher::new(AlbumsOfMediaLoader(s.clone()), jobs.clone()),
+            duplicates: Batcher::new(DuplicatesLoader(s.clone()), jobs.clone()),
+            first_members: Batcher::new(FirstMemberLoader(s.clone()), jobs.clone()),
+            integrations: Batcher::new(IntegrationLoader(s.clone()), jobs.clone()),
+            has_credentials: Batcher::new(CredentialsLoader(s.clone()), jobs.clone()),
+            sources: Batcher::new(SourceLoader(s), jobs.clone()),
+            jobs,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL schema: queries, mutations, types, limits. Resolvers are thin: they read the
 //! viewer and the services from the context, call one service function, convert the result.
 
+pub(crate) mod batch;
 pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod error;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::service::Services;
-use limits::{Limits, QueryLimits};
+use limits::Limits;
 use mutation::MutationRoot;
 use query::QueryRoot;
 
@@ -36,7 +37,8 @@ pub(crate) fn build_schema(services: Arc<Services>, limits: Limits) -> HypernetS
     let mut builder = builder()
         .data(services)
         .disable_suggestions()
-        .extension(QueryLimits::new(limits));
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

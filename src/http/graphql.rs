@@ -17,6 +17,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use super::AppState;
 use super::caller::request_context;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{batch, limits};
 
 /// Most files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
@@ -112,12 +113,30 @@ async fn execute(
 ) -> Response {
     let ctx = request_context(state, headers, Some(peer));
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
-    graphql_response(
-        state
-            .schema
-            .execute_batch(batch.data(ctx).data(loaders))
-            .await,
-    )
+    let jobs = loaders.jobs.clone();
+    let execution = async {
+        match batch.data(ctx).data(loaders) {
+            BatchRequest::Single(request) => {
+                BatchResponse::Single(execute_one(state, request).await)
+            }
+            BatchRequest::Batch(requests) => BatchResponse::Batch(
+                futures_util::future::join_all(requests.into_iter().map(|r| execute_one(state, r)))
+                    .await,
+            ),
+        }
+    };
+    graphql_response(batch::drive(&jobs, execution).await)
+}
+
+/// One operation, inside the query limits.
+async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::Response {
+    let limits = &state.graphql_limits;
+    if let Err(refusal) = limits::admit(limits, &mut request) {
+        return async_graphql::Response::from_errors(vec![refusal]);
+    }
+    let mut response = state.schema.execute(request).await;
+    limits::give_codes(limits, &mut response);
+    response
 }
 
 fn multipart_content_type(headers: &HeaderMap) -> Option<String> {

@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::db::StatementCounter;
 use crate::graphql::HypernetSchema;
+use crate::graphql::limits::Limits;
 use crate::service::Services;
 
 /// What every handler can reach.
@@ -26,6 +27,8 @@ pub(crate) struct AppState {
     pub services: Arc<Services>,
     pub statements: Arc<StatementCounter>,
     pub limits: HttpLimits,
+    /// Checked around each GraphQL execution (see `graphql::limits`).
+    pub graphql_limits: Limits,
 }
 
 /// Bounds on requests, checked before GraphQL sees them.

@@ -26,6 +26,9 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store, where a file already on the same disk is linked into
+    /// place rather than copied.
+    local_root: Option<std::path::PathBuf>,
 }
 
 /// The bytes of a blob (or a range of them), streamed.
@@ -67,6 +70,7 @@ impl BlobStore {
             .with_automatic_cleanup(true);
         Ok(Self {
             store: Arc::new(store),
+            local_root: Some(root),
         })
     }
 
@@ -89,7 +93,10 @@ impl BlobStore {
         } else {
             Arc::new(PrefixStore::new(s3, prefix))
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            local_root: None,
+        })
     }
 
     /// Whether an object exists.
@@ -101,8 +108,18 @@ impl BlobStore {
         }
     }
 
-    /// Streams a local file into `key`. The object appears only once it is complete.
+    /// Stores a local file as `key`. The object appears only once it is complete.
     pub(crate) async fn put_file(&self, key: &str, file: &FsPath) -> anyhow::Result<()> {
+        if let Some(root) = &self.local_root
+            && link_into(root, key, file).await.is_ok()
+        {
+            return Ok(());
+        }
+        self.copy_file(key, file).await
+    }
+
+    /// Streams a local file into `key`.
+    async fn copy_file(&self, key: &str, file: &FsPath) -> anyhow::Result<()> {
         let mut source = tokio::fs::File::open(file)
             .await
             .with_context(|| format!("opening {}", file.display()))?;
@@ -222,6 +239,26 @@ impl BlobStore {
     }
 }
 
+/// A local store's object made from a file on the same file system without copying its bytes:
+/// a hard link under a temporary name, renamed over the object's path (atomic, and harmless
+/// when the same content is already there). Fails, and the caller copies, when the file is on
+/// another file system.
+async fn link_into(root: &FsPath, key: &str, file: &FsPath) -> std::io::Result<()> {
+    let dest = root.join(key);
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let dir = dest.parent().unwrap_or(FsPath::new("."));
+        std::fs::create_dir_all(dir)?;
+        let staged = dir.join(format!(".link-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::hard_link(&file, &staged)?;
+        std::fs::rename(&staged, &dest).inspect_err(|_| {
+            let _ = std::fs::remove_file(&staged);
+        })
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +279,13 @@ mod tests {
         assert!(!store.exists("sha256/aa/bb/x").await.unwrap());
         store.put_file("sha256/aa/bb/x", &file).await.unwrap();
         assert!(store.exists("sha256/aa/bb/x").await.unwrap());
+        // The object outlives the spooled file it was linked from, and nothing else is left.
+        std::fs::remove_file(&file).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("blobs/sha256/aa/bb"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x"]);
 
         let read = store.read("sha256/aa/bb/x", Some(10..20)).await.unwrap();
         assert_eq!(read.total, content.len() as u64);
@@ -252,6 +296,19 @@ mod tests {
         store.delete("sha256/aa/bb/x").await.unwrap();
         store.delete("sha256/aa/bb/x").await.unwrap();
         assert!(!store.exists("sha256/aa/bb/x").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn files_are_copied_when_they_cannot_be_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(None, dir.path()).unwrap();
+        let file = dir.path().join("spooled");
+        std::fs::write(&file, b"copied bytes").unwrap();
+        store.copy_file("sha256/cc/dd/y", &file).await.unwrap();
+        std::fs::write(&file, b"changed").unwrap();
+        let read = store.read("sha256/cc/dd/y", None).await.unwrap();
+        let bytes: Vec<Bytes> = read.stream.map(|b| b.unwrap()).collect().await;
+        assert_eq!(bytes.concat(), b"copied bytes");
     }
 
     #[test]

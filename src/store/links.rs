@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{now, sql};
+use super::{now, rows, sql};
 
 pub(crate) const VARIANT_OF: &str = "variant_of";
 
@@ -339,11 +339,13 @@ pub(crate) async fn set_sort(db: &impl ConnectionTrait, id: Uuid, sort: i64) -> 
     Ok(())
 }
 
-/// One album member as a page returns it.
+/// One album member as a page returns it: the key of its `contains` link (all a page needs,
+/// and all the member index holds, so the links table itself is not read) and the media.
 pub(crate) struct Member {
     pub album: Uuid,
-    pub link: links::Model,
-    pub media: media::Model,
+    pub link_id: Uuid,
+    pub sort_order: i64,
+    pub media: std::sync::Arc<media::Model>,
 }
 
 /// A page of members for each album (per-album limit inside the SQL), in sort order or its
@@ -355,7 +357,6 @@ pub(crate) async fn member_pages(
     after: Option<(i64, Uuid)>,
     limit: u64,
 ) -> Result<Vec<Member>, DbErr> {
-    use sea_orm::FromQueryResult;
     if albums.is_empty() {
         return Ok(Vec::new());
     }
@@ -373,29 +374,43 @@ pub(crate) async fn member_pages(
         None => String::new(),
     };
     values.push((limit as i64).into());
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
+    let backend = db.get_database_backend();
+    let lcols = "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order";
+    let mcols = rows::select_list("m", "m_", &rows::MEDIA_COLUMNS);
+    let text = if backend == sea_orm::DbBackend::Postgres {
+        // One index range per album, stopped at the limit: the album's first members only
+        // are read, never all of them.
+        format!(
+            "SELECT t.* FROM (VALUES {rows}) AS p(album_id) CROSS JOIN LATERAL (
+               SELECT {lcols}, {mcols}
+               FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+               WHERE l.from_object_id = p.album_id AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
+               ORDER BY l.sort_order {dir}, l.id {dir} LIMIT ?
+             ) t ORDER BY t.l_from_object_id, t.l_sort_order {dir}, t.l_id {dir}",
+            rows = vec!["(CAST(? AS uuid))"; albums.len()].join(", "),
+        )
+    } else {
+        // SQLite has no LATERAL: number each album's members and keep the first `limit`.
+        format!(
             "SELECT * FROM (
                SELECT {lcols}, {mcols},
                       ROW_NUMBER() OVER (PARTITION BY l.from_object_id ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
                FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
                WHERE l.from_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
              ) t WHERE t.rn <= ? ORDER BY t.l_from_object_id, t.rn",
-            lcols = sql::columns::<links::Entity>("l", "l_"),
-            mcols = sql::columns::<media::Entity>("m", "m_"),
             marks = sql::marks(albums.len()),
-        ),
-        values,
-    );
-    let rows = db.query_all_raw(stmt).await?;
-    rows.iter()
+        )
+    };
+    let stmt = sql::statement(backend, &text, values);
+    let found = db.query_all_raw(stmt).await?;
+    found
+        .iter()
         .map(|row| {
-            let link = links::Model::from_query_result(row, "l_")?;
             Ok(Member {
-                album: link.from_object_id,
-                media: media::Model::from_query_result(row, "m_")?,
-                link,
+                album: rows::get(row, 0)?,
+                link_id: rows::get(row, 1)?,
+                sort_order: rows::get(row, 2)?,
+                media: std::sync::Arc::new(rows::media_at(row, 3)?),
             })
         })
         .collect()
@@ -462,11 +477,10 @@ pub(crate) async fn link_pages(
     backward: bool,
     limit: u64,
 ) -> Result<Vec<(Uuid, links::Model)>, DbErr> {
-    use sea_orm::FromQueryResult;
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let columns = sql::columns::<links::Entity>("l", "l_");
+    let columns = rows::select_list("l", "l_", &rows::LINK_COLUMNS);
     let (union, mut values) = visible_links(
         parents,
         types,
@@ -486,14 +500,10 @@ pub(crate) async fn link_pages(
         ),
         values,
     );
-    let rows = db.query_all_raw(stmt).await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<Uuid>("", "parent_id")?,
-                links::Model::from_query_result(row, "l_")?,
-            ))
-        })
+    let found = db.query_all_raw(stmt).await?;
+    found
+        .iter()
+        .map(|row| Ok((rows::get::<Uuid>(row, 0)?, rows::link_at(row, 1)?)))
         .collect()
 }
 
@@ -578,14 +588,13 @@ pub(crate) async fn duplicates_of(
     db: &impl ConnectionTrait,
     media_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
-    use sea_orm::FromQueryResult;
     if media_ids.is_empty() {
         return Ok(Vec::new());
     }
     let marks = sql::marks(media_ids.len());
     let mut values: Vec<sea_orm::Value> = media_ids.iter().map(|id| (*id).into()).collect();
     values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
-    let cols = sql::columns::<media::Entity>("m", "m_");
+    let cols = rows::select_list("m", "m_", &rows::MEDIA_COLUMNS);
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
@@ -597,14 +606,10 @@ pub(crate) async fn duplicates_of(
         ),
         values,
     );
-    let rows = db.query_all_raw(stmt).await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<Uuid>("", "key_id")?,
-                media::Model::from_query_result(row, "m_")?,
-            ))
-        })
+    let found = db.query_all_raw(stmt).await?;
+    found
+        .iter()
+        .map(|row| Ok((rows::get::<Uuid>(row, 0)?, rows::media_at(row, 1)?)))
         .collect()
 }
 
@@ -616,7 +621,7 @@ pub(crate) async fn first_members(
     Ok(member_pages(db, albums, false, None, 1)
         .await?
         .into_iter()
-        .map(|m| (m.album, m.media))
+        .map(|m| (m.album, std::sync::Arc::unwrap_or_clone(m.media)))
         .collect())
 }
 

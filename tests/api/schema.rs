@@ -329,7 +329,13 @@ async fn indexes_match_the_design() {
             && unique.contains(partial),
         "{unique}"
     );
-    assert!(def("idx_links_from").contains("from_object_id, link_type, sort_order"));
+    let members = def("idx_links_from");
+    assert!(
+        members.contains("from_object_id, link_type, sort_order, id")
+            && members.contains("to_object_id")
+            && members.contains(partial),
+        "the member index covers a page of members: {members}"
+    );
     assert!(def("idx_links_to").contains("to_object_id, link_type"));
     def("idx_albums_user_id");
     def("idx_integrations_user_id");

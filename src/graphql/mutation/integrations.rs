@@ -281,7 +281,7 @@ impl IntegrationMutation {
         Ok(ImportMediaPayload {
             imported: count(imported),
             skipped: count(skipped),
-            media: media.into_iter().map(Media).collect(),
+            media: media.into_iter().map(Media::from).collect(),
             integration: Integration(integration),
         })
     }

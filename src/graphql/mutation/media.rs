@@ -191,7 +191,7 @@ impl MediaMutation {
                 .await?;
         }
         Ok(UploadMediaPayload {
-            media: Media(media),
+            media: Media::from(media),
             deduplicated,
         })
     }
@@ -215,7 +215,7 @@ impl MediaMutation {
             .await?;
         Ok(match begun {
             BeginUpload::Existing(media) => BeginUploadPayload {
-                existing: Some(Media(media)),
+                existing: Some(Media::from(media)),
                 upload: None,
             },
             BeginUpload::Session(s) => {
@@ -249,7 +249,7 @@ impl MediaMutation {
             .complete_upload(viewer, id, input.taken_at)
             .await?;
         Ok(CompleteUploadPayload {
-            media: Media(media),
+            media: Media::from(media),
             deduplicated,
         })
     }
@@ -277,7 +277,7 @@ impl MediaMutation {
             )
             .await?;
         Ok(UpdateMediaPayload {
-            media: Media(media),
+            media: Media::from(media),
         })
     }
 
@@ -308,7 +308,7 @@ impl MediaMutation {
             .await?;
         Ok(RestoreMediaPayload {
             restored_ids: gids(media.iter().map(|m| m.id).collect()),
-            media: media.into_iter().map(Media).collect(),
+            media: media.into_iter().map(Media::from).collect(),
         })
     }
 

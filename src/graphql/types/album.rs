@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::link::{Direction, Link, LinkConnection, links_of};
 use super::media::Media;
-use crate::graphql::connection::{self, cost, encode_cursor};
+use crate::error::AppError;
+use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::MemberPage;
@@ -26,17 +27,23 @@ pub(crate) struct AlbumMediaEdgeFields(Arc<Member>);
 impl AlbumMediaEdgeFields {
     /// The position in the album (ascending).
     async fn sort_order(&self) -> i64 {
-        self.0.link.sort_order
+        self.0.sort_order
     }
 
     /// When the media was added.
-    async fn added_at(&self) -> DateTime<Utc> {
-        self.0.link.created_at
+    async fn added_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.link(ctx).await?.0.created_at)
     }
 
     /// The `contains` link itself.
-    async fn link(&self) -> Link {
-        Link(self.0.link.clone())
+    async fn link(&self, ctx: &Context<'_>) -> Result<Link> {
+        // A page carries the link's key only; the link is read (batched) when asked for.
+        loaders(ctx)
+            .links
+            .load_one(self.0.link_id)
+            .await?
+            .map(Link)
+            .ok_or_else(|| AppError::NotFound("the album member was just removed".into()).into())
     }
 }
 
@@ -69,7 +76,7 @@ impl EdgeNameType for AlbumMediaEdgeName {
 }
 
 pub(crate) type AlbumMediaConnection = Connection<
-    String,
+    Cursor<(i64, Uuid)>,
     Media,
     AlbumMediaConnectionFields,
     AlbumMediaEdgeFields,
@@ -97,9 +104,9 @@ impl Album {
         if let Some(cover) = self.0.cover_media_id
             && let Some(m) = l.media.load_one(cover).await?
         {
-            return Ok(Some(Media(m)));
+            return Ok(Some(Media::from(m)));
         }
-        Ok(l.first_members.load_one(self.0.id).await?.map(Media))
+        Ok(l.first_members.load_one(self.0.id).await?.map(Media::from))
     }
 
     /// Media in the album (those in the trash are not counted).
@@ -151,9 +158,8 @@ impl Album {
             },
         );
         for member in rows {
-            let cursor = encode_cursor(&(member.link.sort_order, member.link.id));
             conn.edges.push(Edge::with_additional_fields(
-                cursor,
+                Cursor((member.sort_order, member.link_id)),
                 Media(member.media.clone()),
                 AlbumMediaEdgeFields(member),
             ));
@@ -197,7 +203,8 @@ impl AlbumConnectionFields {
     }
 }
 
-pub(crate) type AlbumConnection = Connection<String, Album, AlbumConnectionFields>;
+pub(crate) type AlbumConnection =
+    Connection<Cursor<(DateTime<Utc>, Uuid)>, Album, AlbumConnectionFields>;
 
 /// `User.albums`, newest first.
 pub(crate) async fn albums_of(
@@ -216,8 +223,10 @@ pub(crate) async fn albums_of(
     let mut conn =
         Connection::with_additional_fields(has_previous, has_next, AlbumConnectionFields { owner });
     for album in rows {
-        let cursor = encode_cursor(&(album.created_at, album.id));
-        conn.edges.push(Edge::new(cursor, Album(album)));
+        conn.edges.push(Edge::new(
+            Cursor((album.created_at, album.id)),
+            Album(album),
+        ));
     }
     Ok(conn)
 }

@@ -1,5 +1,7 @@
 //! `Media`, its enums and inputs, and the `User.media` connection.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
 use chrono::{DateTime, Utc};
@@ -11,7 +13,7 @@ use super::album::Album;
 use super::integration::Integration;
 use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
-use crate::graphql::connection::{self, cost, encode_cursor};
+use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
@@ -19,7 +21,13 @@ use crate::service::media::LibraryPage;
 use crate::store::media::{MediaFilter, MediaSort, SortValue, sort_value};
 
 /// A photo or a video.
-pub(crate) struct Media(pub media::Model);
+pub(crate) struct Media(pub Arc<media::Model>);
+
+impl From<media::Model> for Media {
+    fn from(model: media::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum MediaType {
@@ -147,7 +155,7 @@ impl Media {
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Media)
+            .map(Media::from)
             .collect())
     }
 
@@ -184,7 +192,7 @@ impl Media {
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Media)
+            .map(Media::from)
             .collect())
     }
 }
@@ -272,7 +280,7 @@ fn sort_of(field: MediaOrderField) -> MediaSort {
 
 /// A position in one sort order of the library.
 #[derive(Serialize, Deserialize)]
-struct MediaCursor {
+pub(crate) struct MediaCursor {
     s: String,
     v: SortValue,
     id: Uuid,
@@ -294,7 +302,7 @@ impl MediaConnectionFields {
     }
 }
 
-pub(crate) type MediaConnection = Connection<String, Media, MediaConnectionFields>;
+pub(crate) type MediaConnection = Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>;
 
 /// `User.media`.
 pub(crate) async fn library(
@@ -351,12 +359,12 @@ pub(crate) async fn library(
         MediaConnectionFields { owner, filter },
     );
     conn.edges.extend(rows.into_iter().map(|m| {
-        let cursor = encode_cursor(&MediaCursor {
+        let cursor = Cursor(MediaCursor {
             s: sort_name.clone(),
             v: sort_value(sort, &m),
             id: m.id,
         });
-        Edge::new(cursor, Media(m))
+        Edge::new(cursor, Media::from(m))
     }));
     Ok(conn)
 }

@@ -28,7 +28,11 @@ pub(crate) enum Node {
 pub(crate) async fn object(ctx: &Context<'_>, kind: ObjectKind, id: Uuid) -> Result<Option<Node>> {
     let l = loaders(ctx);
     Ok(match kind {
-        ObjectKind::Media => l.media.load_one(id).await?.map(|m| Node::Media(Media(m))),
+        ObjectKind::Media => l
+            .media
+            .load_one(id)
+            .await?
+            .map(|m| Node::Media(Media::from(m))),
         ObjectKind::Album => l.albums.load_one(id).await?.map(|a| Node::Album(Album(a))),
         ObjectKind::Integration => l
             .integrations

@@ -84,7 +84,7 @@ pub(crate) async fn trash(
         let (deleted_at, id) = row.key();
         let cursor = encode_cursor(&(deleted_at, id));
         let item = match row {
-            TrashRow::Media(m) => TrashItem::Media(Media(m)),
+            TrashRow::Media(m) => TrashItem::Media(Media::from(m)),
             TrashRow::Album(a) => TrashItem::Album(Album(a)),
         };
         conn.edges.push(Edge::with_additional_fields(

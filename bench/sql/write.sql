@@ -1,5 +1,6 @@
--- Floor for `addMediaToAlbum` of 10 media: the same batch numbering as bench/wrk/graphql.lua
--- (batch b -> user, album, slot), so each request adds media that are not yet members.
+-- Floor for the `write` scenario (`addMediaToAlbum` of 10 media): the same batch numbering as
+-- bench/wrk/graphql.lua (batch b -> user, album, slot), so each request adds media that are not
+-- yet members.
 \set b :b0 + :client_id + :nclients * :n
 \set n :n + 1
 \set usr 1 + :b % :nusers
