@@ -1,13 +1,13 @@
 //! Request-scoped batching of nested reads, without timers.
 //!
 //! A GraphQL execution resolves sibling fields by polling all of their futures in one pass;
-//! every `load` made during that pass joins one pending batch per loader. The batch is not
-//! sent when the first key arrives, nor after a fixed delay: [`drive`] runs the request's
-//! execution and its queued batches in the same task, and starts the queued batches only
-//! once the execution's pass has returned `Pending`, which is when every sibling has asked.
-//! So a level of the query costs one statement per loader, deterministically, and no
-//! request waits on a timer (async-graphql's `DataLoader` waits 1 ms per level on a timer
-//! thread and lets a batch start on another worker before every sibling has asked).
+//! every `load` made meanwhile joins one pending batch per loader. [`drive`] runs the
+//! request's execution and its batches in the same task, in waves: queued batches start only
+//! when no batch is in flight, so everything the answers of one wave lead resolvers to ask
+//! for (whichever of that wave's statements finished first) goes out together in the next.
+//! A level of the query costs one statement per loader whatever the timing, and no request
+//! waits on a timer (async-graphql's `DataLoader` waits 1 ms per level on a timer thread, and
+//! lets a batch start on another worker before every sibling has asked).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -42,8 +42,8 @@ impl Jobs {
     }
 }
 
-/// Runs `execution` to completion together with the batches its loaders queue (see the
-/// module documentation for the order).
+/// Runs `execution` to completion together with the batches its loaders queue, in waves (see
+/// the module documentation).
 pub(crate) async fn drive<F: Future>(jobs: &Jobs, execution: F) -> F::Output {
     let mut execution = pin!(execution);
     let mut running = FuturesUnordered::new();
@@ -52,19 +52,33 @@ pub(crate) async fn drive<F: Future>(jobs: &Jobs, execution: F) -> F::Output {
             if let Poll::Ready(out) = execution.as_mut().poll(cx) {
                 return Poll::Ready(out);
             }
-            running.extend(jobs.take());
-            let mut finished = false;
-            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
-                finished = true;
+            // Answers arrived: let the execution use them (and ask for more) before the next
+            // wave starts, and without a trip through the scheduler.
+            if finish_some(&mut running, cx) {
+                continue;
             }
-            // A finished batch has answered waiting resolvers: poll the execution again now
-            // rather than after a trip through the scheduler.
-            if !finished {
-                return Poll::Pending;
+            if running.is_empty() {
+                running.extend(jobs.take());
+                if finish_some(&mut running, cx) {
+                    continue;
+                }
             }
+            return Poll::Pending;
         }
     })
     .await
+}
+
+/// Polls the running batches; whether any finished.
+fn finish_some(
+    running: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+    cx: &mut std::task::Context<'_>,
+) -> bool {
+    let mut finished = false;
+    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
+        finished = true;
+    }
+    finished
 }
 
 /// What a loader's keys must be (async-graphql's bounds on `Loader` keys).
@@ -221,6 +235,49 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2, "one load per level");
         assert_eq!(out[0], (None, Some(10000)));
         assert_eq!(out[7], (Some(49), Some(107 * 107)));
+    }
+
+    /// A loader that answers after `ms` milliseconds.
+    struct Slow(u64);
+
+    impl Loader<u32> for Slow {
+        type Value = u32;
+        type Error = async_graphql::Error;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Self::Error> {
+            tokio::time::sleep(std::time::Duration::from_millis(self.0)).await;
+            Ok(keys.iter().map(|k| (*k, *k)).collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_one_wave_leads_to_is_one_batch_whichever_statement_finishes_first() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let jobs = Jobs::default();
+        let fast = Batcher::new(Slow(1), jobs.clone());
+        let slow = Batcher::new(Slow(30), jobs.clone());
+        let squares = Batcher::new(Squares(calls.clone()), jobs.clone());
+        let (fast, slow, squares) = (&fast, &slow, &squares);
+        let out = drive(&jobs, async {
+            futures_util::future::join_all((1..=20u32).map(|i| async move {
+                // Half the siblings come through the fast loader, half through the slow one;
+                // both halves then ask the same loader.
+                let k = if i % 2 == 0 {
+                    fast.load_one(i).await.unwrap()
+                } else {
+                    slow.load_one(i).await.unwrap()
+                };
+                squares.load_one(k.unwrap()).await.unwrap()
+            }))
+            .await
+        })
+        .await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one batch for the second level"
+        );
+        assert_eq!(out[2], Some(9));
     }
 
     #[tokio::test]
