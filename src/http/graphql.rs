@@ -16,8 +16,9 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::AppState;
 use super::caller::request_context;
+use crate::graphql::batch::drive;
+use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::{batch, limits};
 
 /// Most files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
@@ -125,7 +126,7 @@ async fn execute(
             ),
         }
     };
-    graphql_response(batch::drive(&jobs, execution).await)
+    graphql_response(drive(&jobs, execution).await)
 }
 
 /// One operation, inside the query limits.
