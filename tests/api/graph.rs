@@ -175,7 +175,7 @@ async fn build(app: &TestApp, token: &str, albums: usize, per: usize) {
 }
 
 async fn statements_for(app: &TestApp, token: &str) -> u64 {
-    let before = app.statements().await;
+    let before = app.settled_statements().await;
     let data = app.ok(NESTED, json!({}), token).await;
     assert!(
         data["viewer"]["albums"]["edges"]

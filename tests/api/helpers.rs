@@ -213,6 +213,22 @@ impl TestApp {
             .expect("statement counter in /metrics")
     }
 
+    /// [`Self::statements`] once the server has sent none for 300 ms: background work an
+    /// earlier request started (thumbnails of uploads) would otherwise be counted with the
+    /// next request's.
+    pub async fn settled_statements(&self) -> u64 {
+        let mut last = self.statements().await;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let now = self.statements().await;
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        panic!("the server never stopped sending statements");
+    }
+
     /// Runs raw SQL on the test database.
     pub async fn sql(&self, sql: &str) -> Result<(), sea_orm::DbErr> {
         self.db.execute_unprepared(sql).await.map(|_| ())

@@ -225,7 +225,7 @@ async fn get_never_runs_mutations() {
 async fn the_viewer_query_costs_one_statement() {
     let app = TestApp::spawn().await;
     let user = app.register("count@example.com").await;
-    let before = app.statements().await;
+    let before = app.settled_statements().await;
     let res = app
         .gql(
             "{ viewer { id email } }",
