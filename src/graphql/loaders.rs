@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
 use crate::store::links::{Direction, Member};
+use crate::store::rows::MediaColumns;
 
 type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
 
@@ -146,6 +147,8 @@ pub(crate) struct MemberPage {
     pub descending: bool,
     pub after: Option<(i64, Uuid)>,
     pub limit: u64,
+    /// What the page's selection reads of each media.
+    pub columns: MediaColumns,
 }
 
 /// A page of members per album, the per-album limit inside the SQL.
@@ -171,6 +174,7 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
                 page.descending,
                 page.after,
                 page.limit,
+                page.columns,
             )
             .await
             .map_err(db_error)?;

@@ -9,6 +9,7 @@ pub(crate) mod ids;
 pub(crate) mod limits;
 pub(crate) mod loaders;
 mod mutation;
+pub(crate) mod plain;
 mod query;
 pub(crate) mod scalars;
 mod types;

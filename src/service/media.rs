@@ -14,7 +14,7 @@ use crate::media::inspect::{self, InspectError, MediaKind};
 use crate::storage::blob_key;
 use crate::storage::spool::{self, SpoolError, Spooled};
 use crate::store;
-use crate::store::media::{MediaFilter, MediaSort, NewMedia, SortValue};
+use crate::store::media::{LibraryPage, MediaFilter, NewMedia};
 
 /// Most ids one bulk mutation takes.
 pub(crate) const MAX_BULK_IDS: usize = 100;
@@ -47,15 +47,6 @@ impl TrashRow {
             TrashRow::Album(a) => (a.deleted_at.unwrap_or_default(), a.id),
         }
     }
-}
-
-/// A page request on the library.
-pub(crate) struct LibraryPage {
-    pub filter: MediaFilter,
-    pub sort: MediaSort,
-    pub descending: bool,
-    pub after: Option<(SortValue, Uuid)>,
-    pub limit: u64,
 }
 
 fn spool_error(err: SpoolError, field: &'static str) -> AppError {
@@ -282,16 +273,7 @@ impl Services {
         viewer: Uuid,
         page: &LibraryPage,
     ) -> AppResult<Vec<media::Model>> {
-        store::media::library_page(
-            &self.db,
-            viewer,
-            &page.filter,
-            page.sort,
-            page.descending,
-            page.after.clone(),
-            page.limit,
-        )
-        .await
+        store::media::library_page(&self.db, viewer, page).await
     }
 
     pub(crate) async fn library_count(&self, viewer: Uuid, filter: &MediaFilter) -> AppResult<u64> {

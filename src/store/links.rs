@@ -340,7 +340,8 @@ pub(crate) async fn set_sort(db: &impl ConnectionTrait, id: Uuid, sort: i64) -> 
 }
 
 /// One album member as a page returns it: the key of its `contains` link (all a page needs,
-/// and all the member index holds, so the links table itself is not read) and the media.
+/// and all the member index holds, so the links table itself is not read) and the media, with
+/// the columns the page was asked for.
 pub(crate) struct Member {
     pub album: Uuid,
     pub link_id: Uuid,
@@ -356,6 +357,7 @@ pub(crate) async fn member_pages(
     descending: bool,
     after: Option<(i64, Uuid)>,
     limit: u64,
+    columns: rows::MediaColumns,
 ) -> Result<Vec<Member>, DbErr> {
     if albums.is_empty() {
         return Ok(Vec::new());
@@ -376,7 +378,7 @@ pub(crate) async fn member_pages(
     values.push((limit as i64).into());
     let backend = db.get_database_backend();
     let lcols = "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order";
-    let mcols = rows::select_list("m", "m_", &rows::MEDIA_COLUMNS);
+    let mcols = columns.select_list("m", "m_");
     let text = if backend == sea_orm::DbBackend::Postgres {
         // One index range per album, stopped at the limit: the album's first members only
         // are read, never all of them.
@@ -410,7 +412,7 @@ pub(crate) async fn member_pages(
                 album: rows::get(row, 0)?,
                 link_id: rows::get(row, 1)?,
                 sort_order: rows::get(row, 2)?,
-                media: std::sync::Arc::new(rows::media_at(row, 3)?),
+                media: std::sync::Arc::new(rows::media_columns_at(row, 3, columns)?),
             })
         })
         .collect()
@@ -618,11 +620,13 @@ pub(crate) async fn first_members(
     db: &impl ConnectionTrait,
     albums: &[Uuid],
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
-    Ok(member_pages(db, albums, false, None, 1)
-        .await?
-        .into_iter()
-        .map(|m| (m.album, std::sync::Arc::unwrap_or_clone(m.media)))
-        .collect())
+    Ok(
+        member_pages(db, albums, false, None, 1, rows::MediaColumns::ALL)
+            .await?
+            .into_iter()
+            .map(|m| (m.album, std::sync::Arc::unwrap_or_clone(m.media)))
+            .collect(),
+    )
 }
 
 /// Ids of the albums with an active `contains` link to any of these media.

@@ -6,11 +6,12 @@ use entity::media;
 use sea_orm::sea_query::{Expr, Func, NullOrdering, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    IdenStatic, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 use uuid::Uuid;
 
 use super::json_filter;
+use super::rows::{MediaColumns, media_columns_at};
 use crate::error::AppResult;
 
 /// `source_type` of thumbnails and other derived files.
@@ -76,26 +77,36 @@ fn value_expr(value: &SortValue) -> Option<sea_orm::Value> {
 }
 
 /// Rows strictly after `(value, id)` in the order `column DESC NULLS LAST, id DESC` (when
-/// `descending`) or its exact reverse `column ASC NULLS FIRST, id ASC`.
-fn after_condition(
+/// `descending`) or its exact reverse `column ASC NULLS FIRST, id ASC`, as conditions on
+/// consecutive stretches of that order: the rows of the first come before those of the second.
+///
+/// A single condition with `OR column IS NULL` cannot bound an index scan, so a page 5,000
+/// rows in walked all 5,000 first. Each stretch here is a range the index seeks to: the
+/// redundant `column <= v` is its bound.
+fn after_stretches(
     column: media::Column,
     descending: bool,
     value: &SortValue,
     id: Uuid,
-) -> Condition {
+) -> Vec<Condition> {
     let id_col = media::Column::Id;
     match (value_expr(value), descending) {
-        (Some(v), true) => Condition::any()
-            .add(column.lt(v.clone()))
-            .add(Condition::all().add(column.eq(v)).add(id_col.lt(id)))
-            .add(column.is_null()),
-        (None, true) => Condition::all().add(column.is_null()).add(id_col.lt(id)),
-        (Some(v), false) => Condition::any()
-            .add(column.gt(v.clone()))
-            .add(Condition::all().add(column.eq(v)).add(id_col.gt(id))),
-        (None, false) => Condition::any()
-            .add(column.is_not_null())
-            .add(Condition::all().add(column.is_null()).add(id_col.gt(id))),
+        (Some(v), true) => vec![
+            Condition::all()
+                .add(column.lte(v.clone()))
+                .add(Condition::any().add(column.lt(v)).add(id_col.lt(id))),
+            Condition::all().add(column.is_null()),
+        ],
+        (None, true) => vec![Condition::all().add(column.is_null()).add(id_col.lt(id))],
+        (Some(v), false) => vec![
+            Condition::all()
+                .add(column.gte(v.clone()))
+                .add(Condition::any().add(column.gt(v)).add(id_col.gt(id))),
+        ],
+        (None, false) => vec![
+            Condition::all().add(column.is_null()).add(id_col.gt(id)),
+            Condition::all().add(column.is_not_null()),
+        ],
     }
 }
 
@@ -172,33 +183,71 @@ fn library(
     Ok(media::Entity::find().filter(cond))
 }
 
-/// One page of a user's library. `descending` is the direction of travel: for `last`/`before`
+/// A page request on the library. `descending` is the direction of travel: for `last`/`before`
 /// the caller flips it and reverses the rows.
+pub(crate) struct LibraryPage {
+    pub filter: MediaFilter,
+    pub sort: MediaSort,
+    pub descending: bool,
+    pub after: Option<(SortValue, Uuid)>,
+    pub limit: u64,
+    /// What the page's selection reads of each media (the sort column is added).
+    pub columns: MediaColumns,
+}
+
+/// One page of a user's library, each media with the page's `columns` and the sort column
+/// (the others are left empty).
 pub(crate) async fn library_page(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    filter: &MediaFilter,
-    sort: MediaSort,
-    descending: bool,
-    after: Option<(SortValue, Uuid)>,
-    limit: u64,
+    page: &LibraryPage,
 ) -> AppResult<Vec<media::Model>> {
-    let column = sort_column(sort);
-    let mut query = library(user_id, filter, db.get_database_backend())?;
-    if let Some((value, id)) = &after {
-        query = query.filter(after_condition(column, descending, value, *id));
-    }
+    let LibraryPage {
+        filter,
+        sort,
+        descending,
+        after,
+        limit,
+        columns,
+    } = page;
+    let (descending, limit) = (*descending, *limit);
+    let column = sort_column(*sort);
+    // The sort column makes the cursors.
+    let columns = columns.with(column.as_str());
+    let backend = db.get_database_backend();
     let (order, nulls) = if descending {
         (Order::Desc, NullOrdering::Last)
     } else {
         (Order::Asc, NullOrdering::First)
     };
-    let rows = query
-        .order_by_with_nulls(column, order.clone(), nulls)
-        .order_by(media::Column::Id, order)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let stretches = match &after {
+        Some((value, id)) => after_stretches(column, descending, value, *id)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None],
+    };
+    let mut rows = Vec::new();
+    // The next stretch is read only when the page is not full yet.
+    for stretch in stretches {
+        let mut query = library(user_id, filter, backend)?
+            .select_only()
+            .columns(columns.columns());
+        if let Some(cond) = stretch {
+            query = query.filter(cond);
+        }
+        let stmt = query
+            .order_by_with_nulls(column, order.clone(), nulls)
+            .order_by(media::Column::Id, order.clone())
+            .limit(limit - rows.len() as u64)
+            .build(backend);
+        for row in db.query_all_raw(stmt).await? {
+            rows.push(media_columns_at(&row, 0, columns)?);
+        }
+        if rows.len() as u64 >= limit {
+            break;
+        }
+    }
     Ok(rows)
 }
 

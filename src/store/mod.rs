@@ -11,7 +11,7 @@ pub(crate) mod login_throttle;
 pub(crate) mod media;
 pub(crate) mod quota;
 pub(crate) mod refresh_tokens;
-mod rows;
+pub(crate) mod rows;
 mod sql;
 pub(crate) mod upload_sessions;
 pub(crate) mod users;

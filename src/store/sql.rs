@@ -30,13 +30,11 @@ pub(crate) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// `alias.col AS prefix col, …` for every column of an entity.
+/// `alias.col AS prefixcol, …` for every column of an entity, in its order.
 pub(crate) fn columns<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> String {
     use sea_orm::{IdenStatic, Iterable};
-    E::Column::iter()
-        .map(|c| format!("{alias}.{0} AS {prefix}{0}", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<&str> = E::Column::iter().map(|c| c.as_str()).collect();
+    super::rows::select_list(alias, prefix, &names)
 }
 
 /// The condition "the object at this end of link `alias` is not deleted": links to deleted

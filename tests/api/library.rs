@@ -411,3 +411,103 @@ async fn another_users_media_is_invisible_everywhere() {
         .await;
     assert_eq!(res["data"]["viewer"]["media"]["totalCount"], 1);
 }
+
+/// Every `Media` field is answered the same on the spot (a page whose selection is plain) as
+/// by its resolver (the same page with one field that loads, `albums`, sends the whole page
+/// to the resolvers); the same for an album's member page.
+#[tokio::test]
+async fn plain_pages_answer_like_the_resolvers() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    seed(&app, &ann).await;
+    let album = app.create_album(&ann.access_token, "All").await;
+    let all: Vec<String> = page(&app, &ann, json!({ "first": 100 })).await["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    app.add_to_album(&ann.access_token, &album, &all).await;
+    let fields = "__typename id filename mediaType mimeType size width height durationMs hash
+        takenAt createdAt updatedAt deletedAt metadata contentUrl";
+    let query = |extra: &str| {
+        format!(
+            "query($a: ID!) {{ viewer {{ media(first: 5) {{ totalCount pageInfo {{ hasNextPage endCursor }}
+               edges {{ cursor node {{ {fields} {extra} }} }} nodes {{ id {extra} }} }} }}
+             node(id: $a) {{ ... on Album {{ media(first: 5) {{ totalCount
+               edges {{ cursor node {{ {fields} {extra} }} }} }} }} }} }}"
+        )
+    };
+    let run = |q: String| {
+        let (app, token, album) = (&app, &ann.access_token, &album);
+        async move { app.ok(&q, json!({ "a": album }), token).await }
+    };
+    let mut plain = run(query("")).await;
+    let mut resolved = run(query("albums { id }")).await;
+    // Signed URLs carry an expiry that may move between two requests; the rest must match.
+    fn normalise(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.remove("albums");
+                if let Some(Value::String(url)) = map.get_mut("contentUrl") {
+                    assert!(
+                        url.contains("/content?exp=") && url.contains("&sig="),
+                        "{url}"
+                    );
+                    url.truncate(url.find('?').unwrap());
+                }
+                map.values_mut().for_each(normalise);
+            }
+            Value::Array(items) => items.iter_mut().for_each(normalise),
+            _ => {}
+        }
+    }
+    normalise(&mut plain);
+    normalise(&mut resolved);
+    assert_eq!(plain, resolved);
+    let node = &plain["viewer"]["media"]["edges"][0]["node"];
+    assert_eq!(node["__typename"], "Media");
+    assert_eq!(node["mediaType"], "PHOTO");
+    assert_eq!(node["takenAt"], "2025-12-31T23:59:59+00:00");
+    assert_eq!(plain["node"]["media"]["totalCount"], 7);
+    assert_eq!(plain["node"]["media"]["edges"].as_array().unwrap().len(), 5);
+
+    // A member page reads only the columns its selection needs, through fragments too; each
+    // field still matches the whole row that `nodes(ids:)` reads.
+    let fields: Vec<&str> = fields.split_whitespace().collect();
+    for (i, field) in fields.iter().enumerate() {
+        let other = fields[(i + 5) % fields.len()];
+        let members = app
+            .ok(
+                &format!(
+                    "query($a: ID!) {{ node(id: $a) {{ ... on Album {{ media(first: 7) {{
+                       edges {{ node {{ id ...F }} }} nodes {{ ... on Media {{ {other} }} }} }} }} }} }}
+                     fragment F on Media {{ {field} }}"
+                ),
+                json!({ "a": album }),
+                &ann.access_token,
+            )
+            .await;
+        let ids: Vec<&str> = members["node"]["media"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 7);
+        let mut whole = app
+            .ok(
+                &format!("query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Media {{ {field} {other} }} }} }}"),
+                json!({ "ids": ids }),
+                &ann.access_token,
+            )
+            .await;
+        let mut members = members["node"]["media"].clone();
+        normalise(&mut whole);
+        normalise(&mut members);
+        for (k, m) in whole["nodes"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(members["edges"][k]["node"][field], m[field], "{field}");
+            assert_eq!(members["nodes"][k][other], m[other], "{other}");
+        }
+    }
+}

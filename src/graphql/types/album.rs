@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType};
-use async_graphql::{Context, ID, Object, OutputType, Result};
+use async_graphql::{Context, ID, Object, OutputType, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::albums;
 use uuid::Uuid;
 
 use super::link::{Direction, Link, LinkConnection, links_of};
-use super::media::Media;
+use super::media::{Media, node_columns};
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::MemberPage;
+use crate::graphql::plain::{Fast, PlainFields};
 use crate::store::links::Member;
 
 /// A collection of media in an order of the user's.
@@ -51,11 +52,23 @@ pub(crate) struct AlbumMediaConnectionFields {
     media_count: i32,
 }
 
+impl PlainFields for AlbumMediaConnectionFields {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        (ctx.item.node.name.node == "totalCount").then(|| Value::from(self.total()))
+    }
+}
+
+impl AlbumMediaConnectionFields {
+    fn total(&self) -> i64 {
+        i64::from(self.media_count)
+    }
+}
+
 #[Object]
 impl AlbumMediaConnectionFields {
     /// Media in the album (its `mediaCount`).
     async fn total_count(&self) -> i64 {
-        i64::from(self.media_count)
+        self.total()
     }
 }
 
@@ -75,13 +88,15 @@ impl EdgeNameType for AlbumMediaEdgeName {
     }
 }
 
-pub(crate) type AlbumMediaConnection = Connection<
-    Cursor<(i64, Uuid)>,
-    Media,
-    AlbumMediaConnectionFields,
-    AlbumMediaEdgeFields,
-    AlbumMediaConnectionName,
-    AlbumMediaEdgeName,
+pub(crate) type AlbumMediaConnection = Fast<
+    Connection<
+        Cursor<(i64, Uuid)>,
+        Media,
+        AlbumMediaConnectionFields,
+        AlbumMediaEdgeFields,
+        AlbumMediaConnectionName,
+        AlbumMediaEdgeName,
+    >,
 >;
 
 #[Object]
@@ -145,6 +160,7 @@ impl Album {
                     descending: page.backward,
                     after: page.cursor,
                     limit: page.limit + 1,
+                    columns: node_columns(ctx),
                 },
             ))
             .await?
@@ -164,7 +180,7 @@ impl Album {
                 AlbumMediaEdgeFields(member),
             ));
         }
-        Ok(conn)
+        Ok(Fast(conn))
     }
 
     /// Links from or to this album.

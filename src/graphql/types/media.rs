@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
+use async_graphql::{
+    Context, Enum, ID, InputObject, InputType, Json, Object, Result, ScalarType, SelectionField,
+    Value,
+};
 use chrono::{DateTime, Utc};
 use entity::media;
 use serde::{Deserialize, Serialize};
@@ -16,9 +19,11 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::plain::{Fast, Plain, PlainFields};
 use crate::graphql::scalars::BigInt;
-use crate::service::media::LibraryPage;
-use crate::store::media::{MediaFilter, MediaSort, SortValue, sort_value};
+use crate::service::Services;
+use crate::store::media::{LibraryPage, MediaFilter, MediaSort, SortValue, sort_value};
+use crate::store::rows::MediaColumns;
 
 /// A photo or a video.
 pub(crate) struct Media(pub Arc<media::Model>);
@@ -27,6 +32,103 @@ impl From<media::Model> for Media {
     fn from(model: media::Model) -> Self {
         Self(Arc::new(model))
     }
+}
+
+impl Media {
+    fn kind(&self) -> MediaType {
+        if self.0.media_type == "video" {
+            MediaType::Video
+        } else {
+            MediaType::Photo
+        }
+    }
+
+    fn content_url_of(&self, svc: &Services) -> String {
+        let (expires, signature) = svc.sign_content(self.0.id);
+        format!(
+            "{}/media/{}/content?exp={expires}&sig={signature}",
+            svc.public_url,
+            ids::encode(NodeKind::Media, self.0.id).as_str()
+        )
+    }
+}
+
+/// The fields answered from the row in hand; those that load (`albums`, `source`, `links`, …)
+/// go through the resolvers below.
+impl Plain for Media {
+    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
+        fn time(t: Option<DateTime<Utc>>) -> Value {
+            t.as_ref().map_or(Value::Null, ScalarType::to_value)
+        }
+        fn int<T: ScalarType>(n: Option<T>) -> Value {
+            n.as_ref().map_or(Value::Null, ScalarType::to_value)
+        }
+        let m = &*self.0;
+        Some(match ctx.item.node.name.node.as_str() {
+            "id" => Value::String(ids::encode(NodeKind::Media, m.id).0),
+            "filename" => Value::String(m.filename.clone()),
+            "mediaType" => InputType::to_value(&self.kind()),
+            "mimeType" => Value::String(m.mime_type.clone()),
+            "size" => ScalarType::to_value(&BigInt(m.size)),
+            "width" => int(m.width),
+            "height" => int(m.height),
+            "durationMs" => int(m.duration_ms),
+            "hash" => Value::String(m.hash.clone()),
+            "takenAt" => time(m.taken_at),
+            "createdAt" => time(Some(m.created_at)),
+            "updatedAt" => time(Some(m.updated_at)),
+            "deletedAt" => time(m.deleted_at),
+            // As async-graphql's `Json` resolves.
+            "metadata" => async_graphql::to_value(&m.metadata).unwrap_or_default(),
+            "contentUrl" => Value::String(self.content_url_of(services(ctx))),
+            _ => return None,
+        })
+    }
+}
+
+/// The media columns a connection field's selection reads of its nodes (`edges { node { … } }`,
+/// `nodes { … }`). The connection's media need carry only those: the selection is fixed for
+/// the request, so no other field of them is ever resolved.
+pub(crate) fn node_columns(ctx: &Context<'_>) -> MediaColumns {
+    let mut columns = MediaColumns::KEYS;
+    for field in ctx.field().selection_set() {
+        match field.name() {
+            "edges" => {
+                for node in field.selection_set().filter(|f| f.name() == "node") {
+                    columns = columns.union(columns_of(node.selection_set()));
+                }
+            }
+            "nodes" => columns = columns.union(columns_of(field.selection_set())),
+            _ => {}
+        }
+    }
+    columns
+}
+
+/// The columns a selection of `Media` fields reads; a field not listed here reads them all.
+fn columns_of<'a>(fields: impl Iterator<Item = SelectionField<'a>>) -> MediaColumns {
+    fields.fold(MediaColumns::KEYS, |columns, field| {
+        let column = match field.name() {
+            // By id (and owner) only.
+            "__typename" | "id" | "contentUrl" | "albums" | "source" | "duplicates" | "links"
+            | "variants" => return columns,
+            "filename" => "filename",
+            "mediaType" => "media_type",
+            "mimeType" => "mime_type",
+            "size" => "size",
+            "width" => "width",
+            "height" => "height",
+            "durationMs" => "duration_ms",
+            "hash" => "hash",
+            "takenAt" => "taken_at",
+            "createdAt" => "created_at",
+            "updatedAt" => "updated_at",
+            "deletedAt" => "deleted_at",
+            "metadata" => "metadata",
+            _ => return MediaColumns::ALL,
+        };
+        columns.with(column)
+    })
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -56,11 +158,7 @@ impl Media {
     }
 
     async fn media_type(&self) -> MediaType {
-        if self.0.media_type == "video" {
-            MediaType::Video
-        } else {
-            MediaType::Photo
-        }
+        self.kind()
     }
 
     /// Sniffed from the bytes, not taken from the name.
@@ -117,13 +215,7 @@ impl Media {
 
     /// A short-lived signed URL of the bytes that works without a header (`<img src>`).
     async fn content_url(&self, ctx: &Context<'_>) -> String {
-        let svc = services(ctx);
-        let (expires, signature) = svc.sign_content(self.0.id);
-        format!(
-            "{}/media/{}/content?exp={expires}&sig={signature}",
-            svc.public_url,
-            ids::encode(NodeKind::Media, self.0.id).as_str()
-        )
+        self.content_url_of(services(ctx))
     }
 
     /// The albums this media is in.
@@ -302,7 +394,11 @@ impl MediaConnectionFields {
     }
 }
 
-pub(crate) type MediaConnection = Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>;
+/// `totalCount` counts: the rest of a page is answered on the spot.
+impl PlainFields for MediaConnectionFields {}
+
+pub(crate) type MediaConnection =
+    Fast<Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>>;
 
 /// `User.media`.
 pub(crate) async fn library(
@@ -349,6 +445,7 @@ pub(crate) async fn library(
                 descending,
                 after: cursor,
                 limit: page.limit + 1,
+                columns: node_columns(ctx),
             },
         )
         .await?;
@@ -366,5 +463,5 @@ pub(crate) async fn library(
         });
         Edge::new(cursor, Media::from(m))
     }));
-    Ok(conn)
+    Ok(Fast(conn))
 }
