@@ -482,7 +482,7 @@ pub(crate) async fn link_pages(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let columns = rows::select_list("l", "l_", &rows::LINK_COLUMNS);
+    let columns = sql::columns::<links::Entity>("l", "l_");
     let (union, mut values) = visible_links(
         parents,
         types,
@@ -596,7 +596,7 @@ pub(crate) async fn duplicates_of(
     let marks = sql::marks(media_ids.len());
     let mut values: Vec<sea_orm::Value> = media_ids.iter().map(|id| (*id).into()).collect();
     values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
-    let cols = rows::select_list("m", "m_", &rows::MEDIA_COLUMNS);
+    let cols = sql::columns::<media::Entity>("m", "m_");
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
