@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 use crate::auth::{password, secret_file};
 use crate::config::Config;
 use crate::db::{self, StatementCounter};
-use crate::graphql::{self, limits::Limits};
+use crate::graphql::{
+    self,
+    limits::{Documents, Limits},
+};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::{Services, maintenance, variants};
 
@@ -78,6 +81,7 @@ impl App {
         let state = AppState {
             schema,
             graphql_limits,
+            documents: Arc::new(Documents::new()),
             services,
             statements,
             limits: HttpLimits {

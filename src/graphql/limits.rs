@@ -8,8 +8,12 @@
 //! page of 1,000 album members. The HTTP layer calls [`admit`] before and [`give_codes`]
 //! after the execution instead.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError};
+use lru::LruCache;
 
 use crate::config::Config;
 
@@ -57,13 +61,61 @@ fn refuse(message: String, limit: &str) -> ServerError {
     )
 }
 
-/// Parses `request` (the document stays in it, so it is not parsed again) and checks what the
-/// parse shows: aliases and introspection. `Err` is the error to answer instead of running it.
-pub(crate) fn admit(limits: &Limits, request: &mut Request) -> Result<(), ServerError> {
-    let doc = request
-        .parsed_query()
-        .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED", None))?;
-    let shape = DocumentShape::of(doc);
+/// Parsed documents by their text, most recently used kept. Clients send the same few
+/// documents again and again with new variables, and parsing one (async-graphql's parser is
+/// built on pest) was a tenth of the server's CPU on a `node(id:)` lookup.
+pub(crate) struct Documents(Mutex<LruCache<String, Arc<Parsed>>>);
+
+/// A parsed document and what the limits need to know of it.
+pub(crate) struct Parsed {
+    doc: ExecutableDocument,
+    shape: DocumentShape,
+}
+
+impl Documents {
+    /// How many documents are kept.
+    const CAPACITY: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+    /// Longer documents are parsed each time: they are rare, and would crowd the cache.
+    const MAX_TEXT: usize = 8 * 1024;
+
+    pub(crate) fn new() -> Self {
+        Self(Mutex::new(LruCache::new(Self::CAPACITY)))
+    }
+
+    /// The parse of `query`, from the cache or parsed now (and kept when it parses).
+    fn parse(&self, query: &str) -> Result<Arc<Parsed>, ServerError> {
+        let cache = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(parsed) = cache().get(query) {
+            return Ok(parsed.clone());
+        }
+        let doc = async_graphql::parser::parse_query(query)
+            .map_err(|e| with_code(e.into(), "GRAPHQL_PARSE_FAILED", None))?;
+        let parsed = Arc::new(Parsed {
+            shape: DocumentShape::of(&doc),
+            doc,
+        });
+        if query.len() <= Self::MAX_TEXT {
+            cache().put(query.to_owned(), parsed.clone());
+        }
+        Ok(parsed)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// Parses `request` (through `documents`; the document is put in the request, so async-graphql
+/// does not parse it again) and checks what the parse shows: aliases and introspection. `Err`
+/// is the error to answer instead of running it.
+pub(crate) fn admit(
+    limits: &Limits,
+    documents: &Documents,
+    request: &mut Request,
+) -> Result<(), ServerError> {
+    let parsed = documents.parse(&request.query)?;
+    let shape = &parsed.shape;
     if shape.aliases > limits.max_aliases {
         return Err(refuse(
             format!(
@@ -79,6 +131,7 @@ pub(crate) fn admit(limits: &Limits, request: &mut Request) -> Result<(), Server
             "introspection",
         ));
     }
+    request.set_parsed_query(parsed.doc.clone());
     Ok(())
 }
 
@@ -175,6 +228,50 @@ mod tests {
                  fragment F on Query { d: viewer { id } }";
         assert_eq!(shape(q).aliases, 4);
         assert!(!shape(q).introspects);
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_depth: 10,
+            max_complexity: 1000,
+            max_aliases: 1,
+            introspection: false,
+        }
+    }
+
+    #[test]
+    fn documents_are_parsed_once_and_checked_every_time() {
+        let documents = Documents::new();
+        let query = "query Q { viewer { id } }";
+        for _ in 0..3 {
+            let mut request = Request::new(query);
+            admit(&limits(), &documents, &mut request).unwrap();
+            let doc = request.parsed_query().unwrap();
+            let fresh = async_graphql::parser::parse_query(query).unwrap();
+            assert_eq!(format!("{doc:?}"), format!("{fresh:?}"));
+        }
+        assert_eq!(documents.len(), 1);
+
+        // A kept document is refused each time it breaks a limit.
+        let aliased = "{ a: viewer { b: id } }";
+        for _ in 0..2 {
+            let err = admit(&limits(), &documents, &mut Request::new(aliased)).unwrap_err();
+            assert_eq!(code(&err), "BAD_USER_INPUT");
+        }
+        assert_eq!(documents.len(), 2);
+
+        // What does not parse is not kept.
+        let err = admit(&limits(), &documents, &mut Request::new("{ viewer { ")).unwrap_err();
+        assert_eq!(code(&err), "GRAPHQL_PARSE_FAILED");
+        assert_eq!(documents.len(), 2);
+    }
+
+    fn code(err: &ServerError) -> &str {
+        let ext = err.extensions.as_ref().unwrap();
+        match ext.get("code") {
+            Some(async_graphql::Value::String(code)) => code,
+            other => panic!("no code: {other:?}"),
+        }
     }
 
     #[test]

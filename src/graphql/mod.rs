@@ -6,6 +6,7 @@ pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod ids;
+pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod loaders;
 mod mutation;

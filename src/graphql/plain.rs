@@ -1,47 +1,69 @@
-//! Answering plain selections on the spot.
+//! Answering plain selections on the spot, as JSON text.
 //!
 //! async-graphql resolves each field of each object through its own boxed future, collected
-//! in a `FuturesUnordered`, and each list item through another. On a page of 1,000 album
-//! members with three fields each that machinery was about 40% of the server's CPU, for
-//! values that were already in memory. Most nested selections of a list page are *plain*:
-//! fields computed from the row in hand, with no arguments and nothing to load.
+//! in a `FuturesUnordered`, and each list item through another, and builds a tree of maps that
+//! is serialised afterwards. On a page of 1,000 album members with three fields each that was
+//! most of the server's CPU, for values that were already in memory. Most nested selections of
+//! a list page are *plain*: fields computed from the row in hand, with no arguments and nothing
+//! to load.
 //!
-//! [`Fast`] wraps an output type so that a plain selection is answered by one synchronous
-//! walk of the selection set (fragments included). When the walk meets anything else (a field
-//! that loads or takes arguments, a directive) it gives up and the whole value goes to
-//! async-graphql's own resolver, so the answer is the same either way; a test compares the
-//! two. The schema installs no extensions (see `limits`), so no per-field hook is skipped,
-//! and `@skip`/`@include` are applied to the document before execution starts.
+//! [`Fast`] wraps an output type so that a plain selection is compiled once into a [`Plan`]
+//! (fragments expanded, fields of the same response key merged, as GraphQL's field collection
+//! does) and then written as JSON text for each item, which the response carries as it is (see
+//! [`json`](super::json)). When the selection holds anything else (a field that loads or takes
+//! arguments, a directive) the whole value goes to async-graphql's own resolver, so the answer
+//! is the same either way; tests compare the two. The schema installs no extensions (see
+//! `limits`), so no per-field hook is skipped, and `@skip`/`@include` are applied to the
+//! document before execution starts.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 
 use async_graphql::connection::{
     Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields,
     NodesFieldSwitcherSealed, PageInfo,
 };
-use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::{Field, Selection};
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{
-    Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value,
+    ContextSelectionSet, Name, ObjectType, OutputType, Positioned, ServerResult, Value,
 };
 
-/// An object some of whose fields can be answered without a future.
+use super::json;
+
+/// An object some of whose fields can be written without a future.
 pub(crate) trait Plain: OutputType {
-    /// The value of the field in `ctx.item`, or `None` when it needs the async resolver.
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value>;
+    /// How one of its fields is written.
+    type Field;
+
+    /// The plan of the field `name` (its merged selection is `sub`), or `None` when the field
+    /// needs the async resolver.
+    fn plan_field(name: &str, sub: &Sub<'_>) -> Option<Self::Field>;
+
+    /// Writes the field's value as JSON.
+    fn write_field(&self, field: &Self::Field, out: &mut Vec<u8>);
 }
 
 /// The extra fields of a connection: none of them is plain unless a type says so.
 pub(crate) trait PlainFields {
-    fn plain_field(&self, _ctx: &Context<'_>) -> Option<Value> {
+    type Field;
+
+    fn plan_field(_name: &str, _sub: &Sub<'_>) -> Option<Self::Field> {
         None
+    }
+
+    fn write_field(&self, field: &Self::Field, out: &mut Vec<u8>);
+}
+
+impl PlainFields for EmptyFields {
+    type Field = Infallible;
+
+    fn write_field(&self, field: &Infallible, _out: &mut Vec<u8>) {
+        match *field {}
     }
 }
 
-impl PlainFields for EmptyFields {}
-
-/// An output type resolved on the spot when its selection is plain, else as usual.
+/// An output type written on the spot when its selection is plain, else resolved as usual.
 pub(crate) struct Fast<T>(pub T);
 
 impl<T: Plain> OutputType for Fast<T> {
@@ -62,75 +84,151 @@ impl<T: Plain> OutputType for Fast<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        match resolve(ctx, &self.0) {
-            Some(value) => Ok(value),
+        // The plan is dropped before any await: it is not `Send`, nor needs to be.
+        let written = Plan::<T>::build(ctx, &[ctx.item]).map(|plan| {
+            let mut out = Vec::with_capacity(1024);
+            plan.write(&self.0, &mut out);
+            out
+        });
+        match written {
+            Some(json) => Ok(Value::Binary(json.into())),
             None => self.0.resolve(ctx, field).await,
         }
     }
 }
 
-/// The selection set of `ctx` on `obj`, or `None` when some field is not plain.
-pub(crate) fn resolve<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, obj: &T) -> Option<Value> {
-    let mut out = IndexMap::new();
-    collect(ctx, obj, &mut out)?;
-    // Like async-graphql: a selection whose every field was skipped is null.
-    Some(if out.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(out)
-    })
+/// The merged selection of one response key: the selection sets of every field under it.
+pub(crate) struct Sub<'a> {
+    ctx: &'a ContextSelectionSet<'a>,
+    sets: Vec<&'a Positioned<SelectionSet>>,
 }
 
-/// The selection set of the field in `ctx` on `obj`.
-pub(crate) fn nested<T: Plain + ?Sized>(ctx: &Context<'_>, obj: &T) -> Option<Value> {
-    resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), obj)
-}
-
-/// The selection set of the field in `ctx` on each item.
-pub(crate) fn nested_list<'i, T: Plain + 'i>(
-    ctx: &Context<'_>,
-    items: impl ExactSizeIterator<Item = &'i T>,
-) -> Option<Value> {
-    let set = ctx.with_selection_set(&ctx.item.node.selection_set);
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        out.push(resolve(&set, item)?);
+impl<'a> Sub<'a> {
+    /// The plan of this selection on `U`, or `None` when it is not plain.
+    pub(crate) fn plan<U: Plain>(&self) -> Option<Plan<U>> {
+        Plan::build(self.ctx, &self.sets)
     }
-    Some(Value::List(out))
+
+    /// The request's context, for its data.
+    pub(crate) fn ctx(&self) -> &'a ContextSelectionSet<'a> {
+        self.ctx
+    }
 }
 
-fn collect<T: Plain + ?Sized>(
-    ctx: &ContextSelectionSet<'_>,
-    obj: &T,
-    out: &mut IndexMap<Name, Value>,
+/// A plain selection on `T`, compiled: what to write for each response key, in order.
+pub(crate) struct Plan<T: Plain> {
+    entries: Vec<Entry<T::Field>>,
+}
+
+struct Entry<F> {
+    /// `,"key":` (no comma before the first), and for `__typename` its value too.
+    prefix: Vec<u8>,
+    field: Option<F>,
+}
+
+/// The fields selected under one response key, in the order keys first appear.
+struct Group<'a> {
+    key: &'a Name,
+    name: &'a str,
+    sets: Vec<&'a Positioned<SelectionSet>>,
+}
+
+impl<T: Plain> Plan<T> {
+    fn build<'a>(
+        ctx: &'a ContextSelectionSet<'a>,
+        sets: &[&'a Positioned<SelectionSet>],
+    ) -> Option<Self> {
+        let mut groups = Vec::new();
+        for set in sets {
+            gather::<T>(ctx, set, &mut groups)?;
+        }
+        let mut entries = Vec::with_capacity(groups.len());
+        for (i, group) in groups.into_iter().enumerate() {
+            let mut prefix = Vec::with_capacity(group.key.len() + 4);
+            if i > 0 {
+                prefix.push(b',');
+            }
+            json::key_of(&mut prefix, group.key);
+            let field = if group.name == "__typename" {
+                json::string(&mut prefix, &T::type_name());
+                None
+            } else {
+                let sub = Sub {
+                    ctx,
+                    sets: group.sets,
+                };
+                Some(T::plan_field(group.name, &sub)?)
+            };
+            entries.push(Entry { prefix, field });
+        }
+        Some(Self { entries })
+    }
+
+    /// Writes `obj` as this selection of it. Like async-graphql, a selection whose every field
+    /// was skipped is null.
+    pub(crate) fn write(&self, obj: &T, out: &mut Vec<u8>) {
+        if self.entries.is_empty() {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        out.push(b'{');
+        for entry in &self.entries {
+            out.extend_from_slice(&entry.prefix);
+            if let Some(field) = &entry.field {
+                obj.write_field(field, out);
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// Writes each item, as a JSON list.
+    pub(crate) fn write_list<'i>(&self, items: impl Iterator<Item = &'i T>, out: &mut Vec<u8>)
+    where
+        T: 'i,
+    {
+        out.push(b'[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write(item, out);
+        }
+        out.push(b']');
+    }
+}
+
+/// Collects the fields of `set` on `T` into groups by response key, expanding the fragments
+/// that apply to `T`; `None` when a field has arguments or a directive.
+fn gather<'a, T: Plain>(
+    ctx: &'a ContextSelectionSet<'a>,
+    set: &'a Positioned<SelectionSet>,
+    groups: &mut Vec<Group<'a>>,
 ) -> Option<()> {
-    for selection in &ctx.item.node.items {
+    for selection in &set.node.items {
         match &selection.node {
             Selection::Field(field) => {
-                if !field.node.directives.is_empty() || !field.node.arguments.is_empty() {
+                let field = &field.node;
+                if !field.directives.is_empty() || !field.arguments.is_empty() {
                     return None;
                 }
-                let value = if field.node.name.node == "__typename" {
-                    Value::String(obj.introspection_type_name().into_owned())
-                } else {
-                    obj.plain_field(&ctx.with_field(field))?
-                };
-                merge(out, field.node.response_key().node.clone(), value);
+                let key = &field.response_key().node;
+                match groups.iter_mut().find(|g| g.key == key) {
+                    Some(group) => group.sets.push(&field.selection_set),
+                    None => groups.push(Group {
+                        key,
+                        name: field.name.node.as_str(),
+                        sets: vec![&field.selection_set],
+                    }),
+                }
             }
             Selection::FragmentSpread(spread) => {
                 if !spread.node.directives.is_empty() {
                     return None;
                 }
-                let fragment = ctx
-                    .query_env
-                    .fragments
-                    .get(&spread.node.fragment_name.node)?;
-                if applies(ctx, obj, Some(&fragment.node.type_condition.node.on.node)) {
-                    collect(
-                        &ctx.with_selection_set(&fragment.node.selection_set),
-                        obj,
-                        out,
-                    )?;
+                let env = ctx.query_env;
+                let fragment = env.fragments.get(&spread.node.fragment_name.node)?;
+                if applies::<T>(ctx, Some(&fragment.node.type_condition.node.on.node)) {
+                    gather::<T>(ctx, &fragment.node.selection_set, groups)?;
                 }
             }
             Selection::InlineFragment(inline) => {
@@ -138,12 +236,8 @@ fn collect<T: Plain + ?Sized>(
                     return None;
                 }
                 let on = inline.node.type_condition.as_ref().map(|c| &c.node.on.node);
-                if applies(ctx, obj, on) {
-                    collect(
-                        &ctx.with_selection_set(&inline.node.selection_set),
-                        obj,
-                        out,
-                    )?;
+                if applies::<T>(ctx, on) {
+                    gather::<T>(ctx, &inline.node.selection_set, groups)?;
                 }
             }
         }
@@ -151,10 +245,10 @@ fn collect<T: Plain + ?Sized>(
     Some(())
 }
 
-/// Whether a fragment on type `on` (none: the enclosing type) applies to `obj`.
-fn applies<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, obj: &T, on: Option<&Name>) -> bool {
+/// Whether a fragment on type `on` (none: the enclosing type) applies to `T`.
+fn applies<T: Plain>(ctx: &ContextSelectionSet<'_>, on: Option<&Name>) -> bool {
     let Some(on) = on else { return true };
-    let name = obj.introspection_type_name();
+    let name = T::type_name();
     name == on.as_str()
         || ctx
             .schema_env
@@ -164,32 +258,9 @@ fn applies<T: Plain + ?Sized>(ctx: &ContextSelectionSet<'_>, obj: &T, on: Option
             .is_some_and(|interfaces| interfaces.contains(on.as_str()))
 }
 
-/// Adds a field's value under its response key, merging the selections of a key that is
-/// selected twice (`node { id } node { filename }`), as GraphQL's field merging does.
-fn merge(out: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match out.get_mut(&key) {
-        Some(prev) => merge_into(prev, value),
-        None => {
-            out.insert(key, value);
-        }
-    }
-}
-
-fn merge_into(prev: &mut Value, value: Value) {
-    match (prev, value) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a, k, v);
-            }
-        }
-        (Value::List(a), Value::List(b)) => {
-            for (x, y) in a.iter_mut().zip(b) {
-                merge_into(x, y);
-            }
-        }
-        // The same leaf twice: the same value.
-        _ => {}
-    }
+pub(crate) enum EdgeField<N: Plain> {
+    Node(Plan<N>),
+    Cursor,
 }
 
 impl<C, N, EF, EN> Plain for Edge<C, N, EF, EN>
@@ -199,27 +270,74 @@ where
     EF: ObjectType,
     EN: EdgeNameType,
 {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "node" => nested(ctx, &self.node),
-            "cursor" => Some(Value::String(self.cursor.encode_cursor())),
+    type Field = EdgeField<N>;
+
+    fn plan_field(name: &str, sub: &Sub<'_>) -> Option<Self::Field> {
+        match name {
+            "node" => sub.plan().map(EdgeField::Node),
+            "cursor" => Some(EdgeField::Cursor),
             // The edge's own extra fields (an album member's `addedAt`, `link`) load.
             _ => None,
         }
     }
+
+    fn write_field(&self, field: &Self::Field, out: &mut Vec<u8>) {
+        match field {
+            EdgeField::Node(plan) => plan.write(&self.node, out),
+            EdgeField::Cursor => json::string(out, &self.cursor.encode_cursor()),
+        }
+    }
+}
+
+pub(crate) enum PageInfoField {
+    HasPreviousPage,
+    HasNextPage,
+    StartCursor,
+    EndCursor,
 }
 
 impl Plain for PageInfo {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        let cursor = |c: &Option<String>| c.clone().map_or(Value::Null, Value::String);
-        Some(match ctx.item.node.name.node.as_str() {
-            "hasPreviousPage" => Value::Boolean(self.has_previous_page),
-            "hasNextPage" => Value::Boolean(self.has_next_page),
-            "startCursor" => cursor(&self.start_cursor),
-            "endCursor" => cursor(&self.end_cursor),
+    type Field = PageInfoField;
+
+    fn plan_field(name: &str, _sub: &Sub<'_>) -> Option<Self::Field> {
+        Some(match name {
+            "hasPreviousPage" => PageInfoField::HasPreviousPage,
+            "hasNextPage" => PageInfoField::HasNextPage,
+            "startCursor" => PageInfoField::StartCursor,
+            "endCursor" => PageInfoField::EndCursor,
             _ => return None,
         })
     }
+
+    fn write_field(&self, field: &Self::Field, out: &mut Vec<u8>) {
+        let flag = |out: &mut Vec<u8>, b: bool| {
+            out.extend_from_slice(if b { b"true" } else { b"false" });
+        };
+        let cursor = |out: &mut Vec<u8>, c: &Option<String>| match c {
+            Some(c) => json::string(out, c),
+            None => out.extend_from_slice(b"null"),
+        };
+        match field {
+            PageInfoField::HasPreviousPage => flag(out, self.has_previous_page),
+            PageInfoField::HasNextPage => flag(out, self.has_next_page),
+            PageInfoField::StartCursor => cursor(out, &self.start_cursor),
+            PageInfoField::EndCursor => cursor(out, &self.end_cursor),
+        }
+    }
+}
+
+pub(crate) enum ConnectionField<C, N, CF, EF, EN>
+where
+    C: CursorType + Send + Sync,
+    N: Plain,
+    CF: PlainFields,
+    EF: ObjectType,
+    EN: EdgeNameType,
+{
+    Edges(Plan<Edge<C, N, EF, EN>>),
+    Nodes(Plan<N>),
+    PageInfo(Plan<PageInfo>),
+    Extra(CF::Field),
 }
 
 impl<C, N, CF, EF, CN, EN, NF> Plain for Connection<C, N, CF, EF, CN, EN, NF>
@@ -233,20 +351,33 @@ where
     EN: EdgeNameType,
     NF: NodesFieldSwitcherSealed,
 {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        match ctx.item.node.name.node.as_str() {
-            "edges" => nested_list(ctx, self.edges.iter()),
-            "nodes" => nested_list(ctx, self.edges.iter().map(|e| &e.node)),
-            "pageInfo" => nested(
-                ctx,
+    type Field = ConnectionField<C, N, CF, EF, EN>;
+
+    fn plan_field(name: &str, sub: &Sub<'_>) -> Option<Self::Field> {
+        match name {
+            "edges" => sub.plan().map(ConnectionField::Edges),
+            "nodes" => sub.plan().map(ConnectionField::Nodes),
+            "pageInfo" => sub.plan().map(ConnectionField::PageInfo),
+            _ => CF::plan_field(name, sub).map(ConnectionField::Extra),
+        }
+    }
+
+    fn write_field(&self, field: &Self::Field, out: &mut Vec<u8>) {
+        match field {
+            ConnectionField::Edges(plan) => plan.write_list(self.edges.iter(), out),
+            ConnectionField::Nodes(plan) => {
+                plan.write_list(self.edges.iter().map(|e| &e.node), out)
+            }
+            ConnectionField::PageInfo(plan) => plan.write(
                 &PageInfo {
                     has_previous_page: self.has_previous_page,
                     has_next_page: self.has_next_page,
                     start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
                     end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
                 },
+                out,
             ),
-            _ => self.additional_fields.plain_field(ctx),
+            ConnectionField::Extra(field) => self.additional_fields.write_field(field, out),
         }
     }
 }
@@ -257,7 +388,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_graphql::connection::Connection;
-    use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema};
+    use async_graphql::{BatchResponse, Context, EmptyMutation, EmptySubscription, Object, Schema};
 
     use super::*;
 
@@ -289,14 +420,30 @@ mod tests {
         }
     }
 
+    enum ThingField {
+        N,
+        Label,
+    }
+
     impl Plain for Thing {
-        fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-            Some(match ctx.item.node.name.node.as_str() {
-                "n" => Value::from(self.0),
-                "label" if self.0 % 2 == 0 => Value::String(format!("even {}", self.0)),
-                "label" => Value::Null,
+        type Field = ThingField;
+
+        fn plan_field(name: &str, _sub: &Sub<'_>) -> Option<ThingField> {
+            Some(match name {
+                "n" => ThingField::N,
+                "label" => ThingField::Label,
                 _ => return None,
             })
+        }
+
+        fn write_field(&self, field: &ThingField, out: &mut Vec<u8>) {
+            match field {
+                ThingField::N => json::number(out, self.0.into()),
+                ThingField::Label if self.0 % 2 == 0 => {
+                    json::string(out, &format!("even {}", self.0))
+                }
+                ThingField::Label => out.extend_from_slice(b"null"),
+            }
         }
     }
 
@@ -335,7 +482,9 @@ mod tests {
             async move {
                 let res = res.await;
                 assert!(res.errors.is_empty(), "{:?}", res.errors);
-                res.data.into_json().unwrap()[&field].take()
+                let body = json::response(&BatchResponse::Single(res)).unwrap();
+                let mut body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                body["data"][&field].take()
             }
         };
         let fast = run("fast").await;

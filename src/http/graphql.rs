@@ -17,6 +17,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use super::AppState;
 use super::caller::request_context;
 use crate::graphql::batch::drive;
+use crate::graphql::json;
 use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
 
@@ -30,12 +31,27 @@ fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Respons
 }
 
 fn graphql_response(response: BatchResponse) -> Response {
+    let body = match json::response(&response) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "a GraphQL response could not be serialised");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "the response could not be serialised",
+            );
+        }
+    };
     let mut headers = response.http_headers();
     headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    (headers, axum::Json(response)).into_response()
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    (headers, body).into_response()
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -132,7 +148,7 @@ async fn execute(
 /// One operation, inside the query limits.
 async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::Response {
     let limits = &state.graphql_limits;
-    if let Err(refusal) = limits::admit(limits, &mut request) {
+    if let Err(refusal) = limits::admit(limits, &state.documents, &mut request) {
         return async_graphql::Response::from_errors(vec![refusal]);
     }
     let mut response = state.schema.execute(request).await;

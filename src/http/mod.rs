@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::db::StatementCounter;
 use crate::graphql::HypernetSchema;
-use crate::graphql::limits::Limits;
+use crate::graphql::limits::{Documents, Limits};
 use crate::service::Services;
 
 /// What every handler can reach.
@@ -29,6 +29,7 @@ pub(crate) struct AppState {
     pub limits: HttpLimits,
     /// Checked around each GraphQL execution (see `graphql::limits`).
     pub graphql_limits: Limits,
+    pub documents: Arc<Documents>,
 }
 
 /// Bounds on requests, checked before GraphQL sees them.

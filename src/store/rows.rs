@@ -65,12 +65,14 @@ impl MediaColumns {
 
 /// Column `at` of `row`. On PostgreSQL straight from the driver's row: SeaORM reads a
 /// nullable column through an error it formats for every NULL, a string per NULL per row.
+/// The driver's check that the column's type suits `T` is skipped: the select lists come from
+/// the entities' own columns, and a value that does not decode as `T` is still an error.
 pub(crate) fn get<T>(row: &QueryResult, at: usize) -> Result<T, DbErr>
 where
     T: TryGetable + for<'r> sea_orm::sqlx::Decode<'r, Postgres> + sea_orm::sqlx::Type<Postgres>,
 {
     match row.try_as_pg_row() {
-        Some(pg) => sea_orm::sqlx::Row::try_get::<T, usize>(pg, at)
+        Some(pg) => sea_orm::sqlx::Row::try_get_unchecked::<T, usize>(pg, at)
             .map_err(|e| DbErr::Type(format!("column {at}: {e}"))),
         None => row.try_get_by_index(at),
     }

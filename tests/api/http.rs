@@ -238,6 +238,50 @@ async fn the_viewer_query_costs_one_statement() {
 }
 
 #[tokio::test]
+async fn a_viewer_asked_only_for_its_lists_is_not_read() {
+    let app = TestApp::spawn().await;
+    let user = app.register("lists@example.com").await;
+    let token = Some(user.access_token.as_str());
+    app.create_album(&user.access_token, "Trip").await;
+
+    // The lists alone: the account's row is not read.
+    let before = app.settled_statements().await;
+    let res = app
+        .gql("{ viewer { id albums { totalCount } } }", json!({}), token)
+        .await;
+    assert_eq!(res["data"]["viewer"]["albums"]["totalCount"], 1, "{res}");
+    let lists = app.statements().await - before;
+
+    // A field of the row, even inside a fragment, reads it: one statement more.
+    let before = app.settled_statements().await;
+    let both = "{ viewer { albums { totalCount } ... on User { email } } }";
+    let res = app.gql(both, json!({}), token).await;
+    assert_eq!(res["data"]["viewer"]["email"], "lists@example.com", "{res}");
+    assert_eq!(app.statements().await - before, lists + 1);
+
+    // An account marked deleted (by an operator) is refused wherever its row is read, and
+    // keeps its own lists (not anyone else's) until its access token expires.
+    let other = app.register("other@example.com").await;
+    app.create_album(&other.access_token, "Theirs").await;
+    app.sql("UPDATE users SET deleted_at = created_at WHERE email = 'lists@example.com'")
+        .await
+        .unwrap();
+    let res = app.gql(both, json!({}), token).await;
+    assert_code(&res, "UNAUTHENTICATED");
+    let res = app
+        .gql(
+            "{ viewer { albums { edges { node { name } } } } }",
+            json!({}),
+            token,
+        )
+        .await;
+    assert_eq!(
+        res["data"]["viewer"]["albums"]["edges"],
+        json!([{ "node": { "name": "Trip" } }])
+    );
+}
+
+#[tokio::test]
 async fn shutdown_is_graceful_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::defaults();

@@ -28,7 +28,7 @@ macro_rules! auth_payload {
                     access_token: s.access_token,
                     refresh_token: s.refresh_token,
                     expires_at: s.expires_at,
-                    user: User(s.user),
+                    user: User::from_row(s.user),
                 }
             }
         }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, ConnectionNameType, Edge, EdgeNameType};
-use async_graphql::{Context, ID, Object, OutputType, Result, Value};
+use async_graphql::{Context, ID, Object, OutputType, Result};
 use chrono::{DateTime, Utc};
 use entity::albums;
 use uuid::Uuid;
@@ -14,8 +14,9 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::json;
 use crate::graphql::loaders::MemberPage;
-use crate::graphql::plain::{Fast, PlainFields};
+use crate::graphql::plain::{Fast, PlainFields, Sub};
 use crate::store::links::Member;
 
 /// A collection of media in an order of the user's.
@@ -52,9 +53,18 @@ pub(crate) struct AlbumMediaConnectionFields {
     media_count: i32,
 }
 
+/// `totalCount`, the one extra field (a member page carries the album's count).
+pub(crate) struct TotalCount;
+
 impl PlainFields for AlbumMediaConnectionFields {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        (ctx.item.node.name.node == "totalCount").then(|| Value::from(self.total()))
+    type Field = TotalCount;
+
+    fn plan_field(name: &str, _sub: &Sub<'_>) -> Option<TotalCount> {
+        (name == "totalCount").then_some(TotalCount)
+    }
+
+    fn write_field(&self, _field: &TotalCount, out: &mut Vec<u8>) {
+        json::number(out, self.total());
     }
 }
 

@@ -1,11 +1,11 @@
 //! `Media`, its enums and inputs, and the `User.media` connection.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{
-    Context, Enum, ID, InputObject, InputType, Json, Object, Result, ScalarType, SelectionField,
-    Value,
+    Context, Enum, ID, InputObject, InputType, Json, Object, Result, SelectionField,
 };
 use chrono::{DateTime, Utc};
 use entity::media;
@@ -19,7 +19,8 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::plain::{Fast, Plain, PlainFields};
+use crate::graphql::json;
+use crate::graphql::plain::{Fast, Plain, PlainFields, Sub};
 use crate::graphql::scalars::BigInt;
 use crate::service::Services;
 use crate::store::media::{LibraryPage, MediaFilter, MediaSort, SortValue, sort_value};
@@ -53,36 +54,88 @@ impl Media {
     }
 }
 
-/// The fields answered from the row in hand; those that load (`albums`, `source`, `links`, …)
-/// go through the resolvers below.
+/// How a plain field of `Media` is written.
+pub(crate) enum MediaField {
+    Id,
+    Filename,
+    MediaType,
+    MimeType,
+    Size,
+    Width,
+    Height,
+    DurationMs,
+    Hash,
+    TakenAt,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+    Metadata,
+    ContentUrl(Arc<Services>),
+}
+
+/// The fields answered from the row in hand, written as their scalars serialise; those that
+/// load (`albums`, `source`, `links`, …) go through the resolvers below.
 impl Plain for Media {
-    fn plain_field(&self, ctx: &Context<'_>) -> Option<Value> {
-        fn time(t: Option<DateTime<Utc>>) -> Value {
-            t.as_ref().map_or(Value::Null, ScalarType::to_value)
-        }
-        fn int<T: ScalarType>(n: Option<T>) -> Value {
-            n.as_ref().map_or(Value::Null, ScalarType::to_value)
-        }
-        let m = &*self.0;
-        Some(match ctx.item.node.name.node.as_str() {
-            "id" => Value::String(ids::encode(NodeKind::Media, m.id).0),
-            "filename" => Value::String(m.filename.clone()),
-            "mediaType" => InputType::to_value(&self.kind()),
-            "mimeType" => Value::String(m.mime_type.clone()),
-            "size" => ScalarType::to_value(&BigInt(m.size)),
-            "width" => int(m.width),
-            "height" => int(m.height),
-            "durationMs" => int(m.duration_ms),
-            "hash" => Value::String(m.hash.clone()),
-            "takenAt" => time(m.taken_at),
-            "createdAt" => time(Some(m.created_at)),
-            "updatedAt" => time(Some(m.updated_at)),
-            "deletedAt" => time(m.deleted_at),
-            // As async-graphql's `Json` resolves.
-            "metadata" => async_graphql::to_value(&m.metadata).unwrap_or_default(),
-            "contentUrl" => Value::String(self.content_url_of(services(ctx))),
+    type Field = MediaField;
+
+    fn plan_field(name: &str, sub: &Sub<'_>) -> Option<MediaField> {
+        Some(match name {
+            "id" => MediaField::Id,
+            "filename" => MediaField::Filename,
+            "mediaType" => MediaField::MediaType,
+            "mimeType" => MediaField::MimeType,
+            "size" => MediaField::Size,
+            "width" => MediaField::Width,
+            "height" => MediaField::Height,
+            "durationMs" => MediaField::DurationMs,
+            "hash" => MediaField::Hash,
+            "takenAt" => MediaField::TakenAt,
+            "createdAt" => MediaField::CreatedAt,
+            "updatedAt" => MediaField::UpdatedAt,
+            "deletedAt" => MediaField::DeletedAt,
+            "metadata" => MediaField::Metadata,
+            "contentUrl" => {
+                MediaField::ContentUrl(sub.ctx().data_unchecked::<Arc<Services>>().clone())
+            }
             _ => return None,
         })
+    }
+
+    fn write_field(&self, field: &MediaField, out: &mut Vec<u8>) {
+        fn time(out: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
+            match t {
+                Some(t) => json::string(out, &t.to_rfc3339()),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        fn int(out: &mut Vec<u8>, n: Option<impl Into<i64>>) {
+            match n {
+                Some(n) => json::number(out, n.into()),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        let m = &*self.0;
+        match field {
+            MediaField::Id => json::string(out, ids::encode(NodeKind::Media, m.id).as_str()),
+            MediaField::Filename => json::string(out, &m.filename),
+            MediaField::MediaType => json::value(out, &InputType::to_value(&self.kind())),
+            MediaField::MimeType => json::string(out, &m.mime_type),
+            MediaField::Size => json::number(out, m.size),
+            MediaField::Width => int(out, m.width),
+            MediaField::Height => int(out, m.height),
+            MediaField::DurationMs => int(out, m.duration_ms),
+            MediaField::Hash => json::string(out, &m.hash),
+            MediaField::TakenAt => time(out, m.taken_at),
+            MediaField::CreatedAt => time(out, Some(m.created_at)),
+            MediaField::UpdatedAt => time(out, Some(m.updated_at)),
+            MediaField::DeletedAt => time(out, m.deleted_at),
+            // As async-graphql's `Json` resolves.
+            MediaField::Metadata => json::value(
+                out,
+                &async_graphql::to_value(&m.metadata).unwrap_or_default(),
+            ),
+            MediaField::ContentUrl(svc) => json::string(out, &self.content_url_of(svc)),
+        }
     }
 }
 
@@ -395,7 +448,13 @@ impl MediaConnectionFields {
 }
 
 /// `totalCount` counts: the rest of a page is answered on the spot.
-impl PlainFields for MediaConnectionFields {}
+impl PlainFields for MediaConnectionFields {
+    type Field = Infallible;
+
+    fn write_field(&self, field: &Infallible, _out: &mut Vec<u8>) {
+        match *field {}
+    }
+}
 
 pub(crate) type MediaConnection =
     Fast<Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>>;

@@ -53,7 +53,7 @@ pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> Result
             .viewer_user(viewer)
             .await
             .ok()
-            .map(|u| Node::User(User(u)))),
+            .map(|u| Node::User(User::from_row(u)))),
         NodeKind::User | NodeKind::Upload => Ok(None),
         NodeKind::Integration => object(ctx, ObjectKind::Integration, uuid).await,
         NodeKind::Media => object(ctx, ObjectKind::Media, uuid).await,

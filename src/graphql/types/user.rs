@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::users;
+use uuid::Uuid;
 
 use super::album::{AlbumConnection, albums_of};
 use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
@@ -16,12 +17,47 @@ use crate::graphql::context::viewer;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
 
-pub(crate) struct User(pub users::Model);
+/// An account. Its row is read only when a field needs it: a `viewer` asked for nothing but
+/// its lists is known by the user id its token carries (see `query::viewer`).
+pub(crate) struct User {
+    id: Uuid,
+    row: Option<users::Model>,
+}
 
 impl User {
+    /// The fields answered without the account's row.
+    pub(crate) const WITHOUT_ROW: &[&str] = &[
+        "__typename",
+        "id",
+        "media",
+        "albums",
+        "integrations",
+        "links",
+        "trash",
+        "auditLog",
+    ];
+
+    pub(crate) fn from_row(row: users::Model) -> Self {
+        Self {
+            id: row.id,
+            row: Some(row),
+        }
+    }
+
+    /// The account `id`, its row unread: only for a selection of [`Self::WITHOUT_ROW`] fields.
+    pub(crate) fn unread(id: Uuid) -> Self {
+        Self { id, row: None }
+    }
+
+    fn row(&self) -> Result<&users::Model, AppError> {
+        self.row
+            .as_ref()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the account's row was not read")))
+    }
+
     /// A user's lists are readable by that user only.
     fn check_viewer(&self, ctx: &Context<'_>) -> Result<(), AppError> {
-        if viewer(ctx)? != self.0.id {
+        if viewer(ctx)? != self.id {
             return Err(AppError::NotFound("no such user".into()));
         }
         Ok(())
@@ -32,43 +68,43 @@ impl User {
 impl User {
     /// An opaque, stable global id.
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::User, self.0.id)
+        ids::encode(NodeKind::User, self.id)
     }
 
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self) -> Result<&str> {
+        Ok(&self.row()?.email)
     }
 
-    async fn display_name(&self) -> Option<&str> {
-        self.0.display_name.as_deref()
+    async fn display_name(&self) -> Result<Option<&str>> {
+        Ok(self.row()?.display_name.as_deref())
     }
 
     /// The first account of a server is its admin.
-    async fn is_admin(&self) -> bool {
-        self.0.is_admin
+    async fn is_admin(&self) -> Result<bool> {
+        Ok(self.row()?.is_admin)
     }
 
     /// Bytes this account may store.
-    async fn storage_quota(&self) -> BigInt {
-        BigInt(self.0.storage_quota)
+    async fn storage_quota(&self) -> Result<BigInt> {
+        Ok(BigInt(self.row()?.storage_quota))
     }
 
     /// Bytes this account stores now.
-    async fn storage_used(&self) -> BigInt {
-        BigInt(self.0.storage_used)
+    async fn storage_used(&self) -> Result<BigInt> {
+        Ok(BigInt(self.row()?.storage_used))
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Result<DateTime<Utc>> {
+        Ok(self.row()?.created_at)
     }
 
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at
+    async fn last_login_at(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.row()?.last_login_at)
     }
 
     /// Bytes promised to uploads in progress.
-    async fn storage_reserved(&self) -> BigInt {
-        BigInt(self.0.storage_reserved)
+    async fn storage_reserved(&self) -> Result<BigInt> {
+        Ok(BigInt(self.row()?.storage_reserved))
     }
 
     /// The library: photos and videos (thumbnails excluded), newest taken first by default.
@@ -85,14 +121,7 @@ impl User {
         before: Option<String>,
     ) -> Result<MediaConnection> {
         self.check_viewer(ctx)?;
-        library(
-            ctx,
-            self.0.id,
-            filter,
-            order_by,
-            (first, after, last, before),
-        )
-        .await
+        library(ctx, self.id, filter, order_by, (first, after, last, before)).await
     }
 
     /// Albums, newest first.
@@ -106,7 +135,7 @@ impl User {
         before: Option<String>,
     ) -> Result<AlbumConnection> {
         self.check_viewer(ctx)?;
-        albums_of(ctx, self.0.id, first, after, last, before).await
+        albums_of(ctx, self.id, first, after, last, before).await
     }
 
     /// Connected sources of media, oldest first.
@@ -120,7 +149,7 @@ impl User {
         before: Option<String>,
     ) -> Result<IntegrationConnection> {
         self.check_viewer(ctx)?;
-        integrations_of(ctx, self.0.id, first, after, last, before).await
+        integrations_of(ctx, self.id, first, after, last, before).await
     }
 
     /// Every link of this user, oldest first (`direction` has no meaning here).
@@ -141,7 +170,7 @@ impl User {
         links_of(
             ctx,
             None,
-            self.0.id,
+            self.id,
             types,
             Direction::Out,
             (first, after, last, before),
@@ -160,7 +189,7 @@ impl User {
         before: Option<String>,
     ) -> Result<TrashConnection> {
         self.check_viewer(ctx)?;
-        trash(ctx, self.0.id, first, after, last, before).await
+        trash(ctx, self.id, first, after, last, before).await
     }
 
     /// Security events of this account (sign-ins, failures, password changes), newest first.
@@ -173,6 +202,6 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, AuditLogFields>> {
-        Ok(audit_log_page(ctx, self.0.id, first, after, last, before).await?)
+        Ok(audit_log_page(ctx, self.id, first, after, last, before).await?)
     }
 }
