@@ -48,6 +48,26 @@ pub(crate) fn encode(kind: NodeKind, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.name(), id.simple())))
 }
 
+/// Writes [`encode`]'s id as a JSON string, without allocating: pages write one per row.
+pub(crate) fn write_json(out: &mut Vec<u8>, kind: NodeKind, id: Uuid) {
+    // The longest is "Integration:" and 32 hex digits: 44 bytes, 59 in base64.
+    let (mut raw, mut text) = ([0u8; 48], [0u8; 64]);
+    let name = kind.name().as_bytes();
+    let hex_at = name.len() + 1;
+    raw[..name.len()].copy_from_slice(name);
+    raw[name.len()] = b':';
+    id.simple().encode_lower(&mut raw[hex_at..hex_at + 32]);
+    match URL_SAFE_NO_PAD.encode_slice(&raw[..hex_at + 32], &mut text) {
+        Ok(n) => {
+            // base64url needs no escaping.
+            out.push(b'"');
+            out.extend_from_slice(&text[..n]);
+            out.push(b'"');
+        }
+        Err(_) => super::json::string(out, encode(kind, id).as_str()),
+    }
+}
+
 /// The kind and id inside a global id, or `None` when it is not one of ours.
 pub(crate) fn decode(id: &str) -> Option<(NodeKind, Uuid)> {
     let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).ok()?;
@@ -87,6 +107,17 @@ pub(crate) fn expect(id: &ID, kind: NodeKind, field: &'static str) -> Result<Uui
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_written_as_json_are_the_encoded_ids() {
+        for kind in [NodeKind::Media, NodeKind::Integration, NodeKind::Link] {
+            for id in [Uuid::nil(), Uuid::max(), Uuid::now_v7()] {
+                let mut out = Vec::new();
+                write_json(&mut out, kind, id);
+                assert_eq!(out, serde_json::to_vec(encode(kind, id).as_str()).unwrap());
+            }
+        }
+    }
 
     #[test]
     fn round_trip_and_stable() {

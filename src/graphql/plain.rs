@@ -86,7 +86,8 @@ impl<T: Plain> OutputType for Fast<T> {
     ) -> ServerResult<Value> {
         // The plan is dropped before any await: it is not `Send`, nor needs to be.
         let written = Plan::<T>::build(ctx, &[ctx.item]).map(|plan| {
-            let mut out = Vec::with_capacity(1024);
+            // A page of media is some kilobytes: start there rather than grow to it.
+            let mut out = Vec::with_capacity(8 * 1024);
             plan.write(&self.0, &mut out);
             out
         });

@@ -116,7 +116,7 @@ impl Plain for Media {
         }
         let m = &*self.0;
         match field {
-            MediaField::Id => json::string(out, ids::encode(NodeKind::Media, m.id).as_str()),
+            MediaField::Id => ids::write_json(out, NodeKind::Media, m.id),
             MediaField::Filename => json::string(out, &m.filename),
             MediaField::MediaType => json::value(out, &InputType::to_value(&self.kind())),
             MediaField::MimeType => json::string(out, &m.mime_type),
