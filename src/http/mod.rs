@@ -9,11 +9,15 @@ mod uploads;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::body::Body;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use crate::db::StatementCounter;
 use crate::graphql::HypernetSchema;
@@ -70,10 +74,68 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .with_state(state)
+        .layer(middleware::from_fn(run_to_completion))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(tracing)
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+}
+
+/// Runs each request in a task of its own, which finishes even when the client goes away.
+/// Otherwise a client that disconnects mid-request cancels its handler at whatever it awaits,
+/// and a transaction cut off there can go back to the pool unfinished: seen under load, a
+/// pooled connection left inside a transaction that held a user's row lock, so that the
+/// next statements to run on it joined that transaction and others waited on the lock.
+async fn run_to_completion(request: Request<Body>, next: Next) -> Response {
+    let handler = next.run(request).instrument(tracing::Span::current());
+    match tokio::spawn(handler).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "a request handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use tokio::sync::Notify;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_handler_finishes_after_its_client_has_gone() {
+        let (go, done) = (Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+        let (wait, finish) = (go.clone(), done.clone());
+        let handler = move || {
+            let (wait, finish) = (wait.clone(), finish.clone());
+            async move {
+                wait.notified().await;
+                finish.store(true, Ordering::SeqCst);
+            }
+        };
+        let app = Router::new()
+            .route("/", get(handler))
+            .layer(middleware::from_fn(run_to_completion));
+        // Started, then dropped while the handler waits: what hyper does when a client
+        // disconnects.
+        let mut call = Box::pin(app.oneshot(Request::new(Body::empty())));
+        assert!(futures_util::poll!(&mut call).is_pending());
+        tokio::task::yield_now().await;
+        drop(call);
+        go.notify_one();
+        for _ in 0..200 {
+            if done.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the handler was cancelled with its client");
+    }
 }
