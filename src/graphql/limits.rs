@@ -67,7 +67,7 @@ fn refuse(message: String, limit: &str) -> ServerError {
 pub(crate) struct Documents(Mutex<LruCache<String, Arc<Parsed>>>);
 
 /// A parsed document and what the limits need to know of it.
-pub(crate) struct Parsed {
+struct Parsed {
     doc: ExecutableDocument,
     shape: DocumentShape,
 }
@@ -251,6 +251,11 @@ mod tests {
             assert_eq!(format!("{doc:?}"), format!("{fresh:?}"));
         }
         assert_eq!(documents.len(), 1);
+        let (first, again) = (documents.parse(query), documents.parse(query));
+        assert!(
+            Arc::ptr_eq(&first.unwrap(), &again.unwrap()),
+            "parsed again"
+        );
 
         // A kept document is refused each time it breaks a limit.
         let aliased = "{ a: viewer { b: id } }";
