@@ -43,8 +43,7 @@ fn single(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
             if i > 0 {
                 out.push(b',');
             }
-            string(out, key);
-            out.push(b':');
+            key_of(out, key);
             value(out, v);
         }
         out.push(b'}');
@@ -107,7 +106,7 @@ fn size_hint(v: &Value) -> usize {
 }
 
 /// `"key":`.
-pub(crate) fn key_of(out: &mut Vec<u8>, key: &Name) {
+pub(crate) fn key_of(out: &mut Vec<u8>, key: &str) {
     string(out, key);
     out.push(b':');
 }
