@@ -7,7 +7,7 @@
 pub(crate) mod auth;
 pub mod cli;
 pub mod config;
-pub(crate) mod db;
+pub mod db;
 pub mod error;
 pub mod graphql;
 pub(crate) mod http;

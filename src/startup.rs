@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::{password, secret_file};
 use crate::config::Config;
-use crate::db::{self, StatementCounter};
+use crate::db::{self, Db, StatementCounter};
 use crate::graphql::{
     self,
     limits::{Documents, Limits},
@@ -26,7 +25,7 @@ pub struct App {
     router: axum::Router,
     port: u16,
     shutdown_grace: Duration,
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// The services the CLI's commands use, on a migrated database.
@@ -44,14 +43,12 @@ pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
     Ok(Arc::new(services))
 }
 
-async fn connect_and_migrate(
-    config: &Config,
-) -> anyhow::Result<(DatabaseConnection, Arc<StatementCounter>)> {
-    let (db, statements) = db::connect(config).await?;
-    Migrator::up(&db, None)
+async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<StatementCounter>)> {
+    let orm = db::connect(config).await?;
+    Migrator::up(&orm, None)
         .await
         .context("applying database migrations")?;
-    Ok((db, statements))
+    db::open(config, orm).await
 }
 
 fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
@@ -109,7 +106,7 @@ impl App {
     }
 
     /// The database pool (tests read the schema catalogs through it).
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn db(&self) -> &Db {
         &self.db
     }
 
@@ -147,7 +144,7 @@ impl App {
             result = server => result.context("serving HTTP")?,
             () = deadline => tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway"),
         }
-        self.db.close_by_ref().await.ok();
+        self.db.close().await;
         Ok(())
     }
 }

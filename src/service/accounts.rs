@@ -1,7 +1,6 @@
 //! Accounts: registration, login, password changes, and the operator's commands.
 
 use entity::users;
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -91,7 +91,7 @@ impl Services {
     /// The viewer's active album, locked for the rest of the transaction.
     async fn locked_album(
         &self,
-        txn: &sea_orm::DatabaseTransaction,
+        txn: &crate::db::Txn,
         viewer: Uuid,
         id: Uuid,
     ) -> AppResult<albums::Model> {
@@ -182,7 +182,7 @@ impl Services {
     /// room (rare).
     async fn keys_for(
         &self,
-        txn: &sea_orm::DatabaseTransaction,
+        txn: &crate::db::Txn,
         album: Uuid,
         position: Position,
         exclude: Option<Uuid>,

@@ -18,7 +18,7 @@ pub(crate) mod variants;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use crate::db::Db;
 
 use crate::auth::jwt::AccessTokens;
 use crate::auth::secret_box::SecretBox;
@@ -52,7 +52,7 @@ pub const SECRETS_KEY_FILE: &str = "secrets_key";
 
 /// Everything the use-cases need, shared by all requests.
 pub struct Services {
-    pub(crate) db: DatabaseConnection,
+    pub(crate) db: Db,
     pub(crate) access_tokens: AccessTokens,
     pub(crate) registration: RegistrationMode,
     pub(crate) refresh_token_ttl: Duration,
@@ -78,7 +78,7 @@ impl Services {
     /// The services, and the receiving end of the thumbnail queue (for
     /// [`variants::run_worker`]).
     pub(crate) fn new(
-        db: DatabaseConnection,
+        db: Db,
         config: &Config,
         jwt_secret: &[u8],
     ) -> anyhow::Result<(Self, tokio::sync::mpsc::UnboundedReceiver<uuid::Uuid>)> {

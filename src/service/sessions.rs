@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::users;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -17,10 +17,9 @@ pub(crate) mod upload_sessions;
 pub(crate) mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-};
+
+use crate::db::{Db, Txn};
+use sea_orm::DbErr;
 
 /// The current time at the precision both backends keep (microseconds), so that a value
 /// written and read back compares equal on PostgreSQL and SQLite alike.
@@ -50,14 +49,7 @@ pub(crate) async fn lock_user(
     Ok(())
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of failing when
-/// a read lock cannot be upgraded.
-pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        isolation_level: None,
-        access_mode: None,
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-    })
-    .await
+/// Begins a transaction that will write (see [`Db::begin_write`]).
+pub(crate) async fn begin_write(db: &Db) -> Result<Txn, DbErr> {
+    db.begin_write().await
 }

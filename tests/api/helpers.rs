@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use hypernet::App;
 use hypernet::config::{Config, RegistrationMode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use hypernet::db::Db;
+use sea_orm::{ConnectionTrait, Database, DbBackend};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -14,7 +15,7 @@ pub struct TestApp {
     /// The URL of this test's own database.
     pub database_url: String,
     pub client: reqwest::Client,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub data_dir: tempfile::TempDir,
     postgres: Option<PostgresDb>,
 }

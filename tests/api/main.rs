@@ -15,6 +15,7 @@ mod limits;
 mod links;
 mod media;
 mod memory;
+mod pool;
 mod s3;
 mod schema;
 mod sessions;

@@ -69,7 +69,9 @@ async fn migrations_round_trip() {
     expected.sort();
     assert_eq!(relations(&app).await, expected);
 
-    Migrator::down(&app.db, None).await.unwrap();
+    // Migrations run on SeaORM's own pool, as `hypernet migrate` runs them.
+    let orm = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    Migrator::down(&orm, None).await.unwrap();
     assert!(
         relations(&app).await.is_empty(),
         "down --all removes everything"
@@ -83,7 +85,8 @@ async fn migrations_round_trip() {
         assert!(functions.is_empty(), "{functions:?}");
     }
 
-    Migrator::up(&app.db, None).await.unwrap();
+    Migrator::up(&orm, None).await.unwrap();
+    orm.close().await.unwrap();
     assert_eq!(relations(&app).await, expected);
     // The server works on the re-created schema.
     app.register("again@example.com").await;

@@ -1,0 +1,251 @@
+//! Connecting to the database: pool sizing, timeouts, SQLite pragmas, the statement counter,
+//! and [`Db`], the handle every query goes through.
+
+mod pg;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::config::Config;
+
+/// Counts the SQL statements the application sends. Exposed on `/metrics`, used by the tests
+/// that keep N+1 queries from coming back.
+#[derive(Debug, Default)]
+pub struct StatementCounter(AtomicU64);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn record(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// SeaORM's pool for `config`, creating the data directory for SQLite. The CLI's migrations
+/// run on it, and on SQLite it is the server's pool too.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = config.effective_database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let statement_timeout = Duration::from_secs(config.db_statement_timeout_secs);
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(config.db_max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
+        .connect_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
+        .idle_timeout(IDLE_TIMEOUT)
+        // SeaORM pings a pooled connection on every checkout by default: one more round trip
+        // per statement. Only connections idle long enough to have been dropped (a server
+        // restart, a proxy, a firewall) are pinged now; a hot connection that breaks fails its
+        // statement once, like any other dropped connection.
+        .test_before_acquire_if_idle_for(TEST_IF_IDLE_FOR)
+        .statement_timeout(statement_timeout)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(statement_timeout)
+        });
+    Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&url)))
+}
+
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// The server's pool for `config`, and the counter of the statements sent through it. On
+/// SQLite, `orm` (SeaORM's pool) becomes it; on PostgreSQL `orm` is closed and a pool of our
+/// own opened (see [`pg`]: sqlx's pool sends a round trip per statement that this one does not).
+pub async fn open(
+    config: &Config,
+    orm: DatabaseConnection,
+) -> anyhow::Result<(Db, Arc<StatementCounter>)> {
+    let counter = Arc::new(StatementCounter::default());
+    if orm.get_database_backend() != DbBackend::Postgres {
+        let mut orm = orm;
+        let sink = counter.clone();
+        orm.set_metric_callback(move |_info| sink.record());
+        return Ok((Db(Backend::Orm(orm)), counter));
+    }
+    orm.close().await.ok();
+    let url = config.effective_database_url();
+    let connect = PgConnectOptions::from_str(&url)
+        .with_context(|| format!("reading {}", redact_url(&url)))?
+        .options([(
+            "statement_timeout",
+            (config.db_statement_timeout_secs * 1000).to_string(),
+        )])
+        .disable_statement_logging();
+    let options = pg::PoolOptions {
+        connect,
+        max_connections: config.db_max_connections,
+        acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        idle_timeout: IDLE_TIMEOUT,
+        test_if_idle_for: TEST_IF_IDLE_FOR,
+    };
+    let pool = pg::Pool::connect(options, counter.clone())
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+    Ok((Db(Backend::Pg(pool)), counter))
+}
+
+/// The database every query goes through: SeaORM's pool on SQLite, a pool of our own on
+/// PostgreSQL. A [`ConnectionTrait`], so entities and query builders take it as they are.
+#[derive(Debug, Clone)]
+pub struct Db(Backend);
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Orm(DatabaseConnection),
+    Pg(pg::Pool),
+}
+
+impl Db {
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<Txn, DbErr> {
+        match &self.0 {
+            Backend::Orm(db) => db.begin().await.map(|t| Txn(TxnBackend::Orm(t))),
+            Backend::Pg(pool) => pool.begin().await.map(|t| Txn(TxnBackend::Pg(t))),
+        }
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of failing
+    /// when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<Txn, DbErr> {
+        match &self.0 {
+            Backend::Orm(db) => db
+                .begin_with_options(TransactionOptions {
+                    isolation_level: None,
+                    access_mode: None,
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                })
+                .await
+                .map(|t| Txn(TxnBackend::Orm(t))),
+            Backend::Pg(pool) => pool.begin().await.map(|t| Txn(TxnBackend::Pg(t))),
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        match &self.0 {
+            Backend::Orm(db) => db.ping().await,
+            Backend::Pg(pool) => pool.ping().await,
+        }
+    }
+
+    /// Closes the pool: new work is refused, idle connections are closed.
+    pub async fn close(&self) {
+        match &self.0 {
+            Backend::Orm(db) => {
+                db.close_by_ref().await.ok();
+            }
+            Backend::Pg(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A transaction of a [`Db`]. Dropped without [`commit`](Self::commit), it is rolled back.
+#[derive(Debug)]
+pub struct Txn(TxnBackend);
+
+#[derive(Debug)]
+enum TxnBackend {
+    Orm(DatabaseTransaction),
+    Pg(pg::Transaction),
+}
+
+impl Txn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self.0 {
+            TxnBackend::Orm(t) => t.commit().await,
+            TxnBackend::Pg(t) => t.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        match self.0 {
+            TxnBackend::Orm(t) => t.rollback().await,
+            TxnBackend::Pg(t) => t.rollback().await,
+        }
+    }
+}
+
+/// Implements [`ConnectionTrait`] for a type by handing each call to the backend in use.
+macro_rules! delegate_connection {
+    ($ty:ty, $($variant:path),+) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $ty {
+            fn get_database_backend(&self) -> DbBackend {
+                match &self.0 { $($variant(c) => c.get_database_backend()),+ }
+            }
+
+            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+                match &self.0 { $($variant(c) => c.execute_raw(stmt).await),+ }
+            }
+
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                match &self.0 { $($variant(c) => c.execute_unprepared(sql).await),+ }
+            }
+
+            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+                match &self.0 { $($variant(c) => c.query_one_raw(stmt).await),+ }
+            }
+
+            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                match &self.0 { $($variant(c) => c.query_all_raw(stmt).await),+ }
+            }
+        }
+    };
+}
+
+delegate_connection!(Db, Backend::Orm, Backend::Pg);
+delegate_connection!(Txn, TxnBackend::Orm, TxnBackend::Pg);
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/hn"),
+            "postgres://app:***@db:5432/hn"
+        );
+        assert_eq!(
+            redact_url("sqlite://./data/hypernet.db?mode=rwc"),
+            "sqlite://./data/hypernet.db?mode=rwc"
+        );
+    }
+}
