@@ -16,6 +16,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::AppState;
 use super::caller::request_context;
+use super::paced::Paced;
 use crate::graphql::batch::drive;
 use crate::graphql::json;
 use crate::graphql::limits;
@@ -172,7 +173,7 @@ async fn multipart(
     content_type: String,
     body: Body,
 ) -> Response {
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let stream = Paced::new(body.into_data_stream()).map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream).compat();
     let options = MultipartOptions::default()
         .max_file_size(usize::try_from(state.services.max_upload_bytes).unwrap_or(usize::MAX))

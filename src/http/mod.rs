@@ -4,6 +4,7 @@ mod caller;
 mod content;
 mod graphql;
 mod health;
+mod paced;
 mod uploads;
 
 use std::sync::Arc;
