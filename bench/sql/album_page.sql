@@ -2,7 +2,7 @@
 \set usr random(1, :nusers)
 SELECT a.id AS album_id, a.name, m.id, m.filename, m.taken_at
 FROM (SELECT id, name, created_at FROM albums
-      WHERE user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-000000000000' AS uuid)
+      WHERE user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(CAST(:usr AS int)), 8, '0') AS uuid)
         AND deleted_at IS NULL
       ORDER BY created_at DESC, id DESC LIMIT 20) a
 LEFT JOIN LATERAL (

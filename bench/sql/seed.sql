@@ -2,7 +2,8 @@
 -- albums (per user), links_per_album, pw_hash (an argon2id PHC string every user shares).
 --
 -- Ids are derived from integers so that wrk (Lua) and pgbench can compute them:
---   user  u       : uuuuuuuu-0000-4000-9000-000000000000
+--   user  u       : uuuuuuuu-0000-4000-9000-0000uuuuuuuu (the tail differs per user, as in
+--                   random ids: PostgreSQL advisory locks are keyed on it)
 --   media (u, k)  : uuuuuuuu-0000-4000-8000-kkkkkkkkkkkk
 --   album (u, a)  : uuuuuuuu-0000-4000-a000-aaaaaaaaaaaa
 -- (u, k, a in lower-case hex, zero padded).
@@ -10,7 +11,7 @@
 BEGIN;
 
 INSERT INTO users (id, email, password_hash, display_name, created_at, updated_at)
-SELECT CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-000000000000' AS uuid),
+SELECT CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(u), 8, '0') AS uuid),
        'user' || u || '@bench.local', :'pw_hash', 'Bench user ' || u,
        timestamptz '2024-01-01', timestamptz '2024-01-01'
 FROM generate_series(1, :users) u;
@@ -28,14 +29,14 @@ FROM generate_series(1, :users) u
 CROSS JOIN generate_series(1, :media) k
 CROSS JOIN LATERAL (
     SELECT CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(k), 12, '0') AS uuid) AS mid,
-           CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-000000000000' AS uuid) AS uid,
+           CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(u), 8, '0') AS uuid) AS uid,
            timestamptz '2024-01-01' + k * interval '1 second' AS ts
 ) x;
 
 -- Albums: created an hour apart, so "newest first" is album number descending.
 INSERT INTO albums (id, user_id, name, created_at, updated_at)
 SELECT CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-a000-' || lpad(to_hex(a), 12, '0') AS uuid),
-       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-000000000000' AS uuid),
+       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(u), 8, '0') AS uuid),
        'Album ' || a,
        timestamptz '2024-06-01' + a * interval '1 hour',
        timestamptz '2024-06-01' + a * interval '1 hour'
@@ -46,7 +47,7 @@ FROM generate_series(1, :users) u CROSS JOIN generate_series(1, :albums) a;
 INSERT INTO links (id, user_id, from_object_id, from_object_type, to_object_id, to_object_type,
                    link_type, strength, sort_order, created_at, updated_at, deleted_at)
 SELECT CAST(md5('contains:' || u || ':' || a || ':' || j) AS uuid),
-       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-000000000000' AS uuid),
+       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(u), 8, '0') AS uuid),
        CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-a000-' || lpad(to_hex(a), 12, '0') AS uuid), 'album',
        CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(((a - 1) * :links_per_album + j - 1) % :media + 1), 12, '0') AS uuid), 'media',
        'contains', 1.0, j * 1024,
@@ -60,7 +61,7 @@ CROSS JOIN generate_series(1, :links_per_album) j;
 INSERT INTO links (id, user_id, from_object_id, from_object_type, to_object_id, to_object_type,
                    link_type, strength, sort_order, created_at, updated_at)
 SELECT CAST(md5('similar:' || u || ':' || k || ':' || d) AS uuid),
-       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-000000000000' AS uuid),
+       CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(u), 8, '0') AS uuid),
        CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(k), 12, '0') AS uuid), 'media',
        CAST(lpad(to_hex(u), 8, '0') || '-0000-4000-8000-' || lpad(to_hex((k - 1 + d) % :media + 1), 12, '0') AS uuid), 'media',
        'similar_to', 0.5, 0,

@@ -8,7 +8,7 @@ WITH RECURSIVE walk(node, depth) AS (
     SELECT CASE WHEN l.from_object_id = w.node THEN l.to_object_id ELSE l.from_object_id END, w.depth + 1
     FROM walk w JOIN links l ON (l.from_object_id = w.node OR l.to_object_id = w.node)
     WHERE w.depth < 3 AND l.link_type = 'similar_to' AND l.deleted_at IS NULL
-      AND l.user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-000000000000' AS uuid)
+      AND l.user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(CAST(:usr AS int)), 8, '0') AS uuid)
       AND EXISTS (SELECT 1 FROM media x WHERE x.deleted_at IS NULL
                   AND x.id = CASE WHEN l.from_object_id = w.node THEN l.to_object_id ELSE l.from_object_id END)
 ), reached AS (

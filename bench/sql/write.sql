@@ -11,7 +11,7 @@ BEGIN;
 -- Lock the album (it must be the user's and active).
 SELECT id FROM albums
 WHERE id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-a000-' || lpad(to_hex(CAST(:alb AS int)), 12, '0') AS uuid)
-  AND user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-000000000000' AS uuid)
+  AND user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(CAST(:usr AS int)), 8, '0') AS uuid)
   AND deleted_at IS NULL
 FOR UPDATE;
 -- Append the media that are the user's, active and not yet members, after the last member.
@@ -25,7 +25,7 @@ SELECT m.user_id, CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-a0
          + 1024 * row_number() OVER (ORDER BY j.j)
 FROM generate_series(0, 9) AS j(j)
 JOIN media m ON m.id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-8000-' || lpad(to_hex((CAST(:first AS int) + j.j) % CAST(:nmedia AS int) + 1), 12, '0') AS uuid)
- AND m.user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-000000000000' AS uuid)
+ AND m.user_id = CAST(lpad(to_hex(CAST(:usr AS int)), 8, '0') || '-0000-4000-9000-0000' || lpad(to_hex(CAST(:usr AS int)), 8, '0') AS uuid)
  AND m.deleted_at IS NULL
 ON CONFLICT (from_object_id, to_object_id, link_type) WHERE deleted_at IS NULL DO NOTHING;
 -- Recount.

@@ -44,7 +44,7 @@ local PG_LIBRARY = "query($u:UUID!,$o:Int){viewerMedia(uid:$u,first:100,offset:$
 local PG_NODE = "query($id:UUID!){mediaByRowId(rowId:$id){rowId filename takenAt}}"
 
 local function user_uuid(u)
-  return string.format("%08x-0000-4000-9000-000000000000", u)
+  return string.format("%08x-0000-4000-9000-0000%08x", u, u)
 end
 
 local function media_uuid(u, k)
