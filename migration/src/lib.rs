@@ -12,6 +12,7 @@ mod m20261129_000002_login_throttle;
 mod m20261129_000003_media_library;
 mod m20261129_000004_integrations;
 mod m20261129_000005_covering_member_index;
+mod m20261129_000006_links_to_index_covers_deleted;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_media_library::Migration),
             Box::new(m20261129_000004_integrations::Migration),
             Box::new(m20261129_000005_covering_member_index::Migration),
+            Box::new(m20261129_000006_links_to_index_covers_deleted::Migration),
         ]
     }
 }

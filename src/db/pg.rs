@@ -391,14 +391,14 @@ impl Drop for Transaction {
             // the transaction.
             return;
         }
+        // Not fit for use until the rollback has run: if the task never runs (no runtime, or
+        // one shutting down), the connection is closed instead of kept.
+        conn.busy = true;
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            // No runtime to roll back on: the connection is not kept.
-            conn.busy = true;
             return;
         };
         rt.spawn(async move {
-            // On failure `run` leaves the connection marked busy, and it is closed instead
-            // of kept.
+            // `run` clears `busy` once the rollback has succeeded.
             let _ = conn.run(|c| sqlx::raw_sql("ROLLBACK").execute(c)).await;
         });
     }

@@ -5,8 +5,8 @@
 //! client sends faster than that loop runs (a fast client on a busy machine), the loop kept
 //! reading: tokio's own budget stopped it after 128 socket reads, tens of megabytes, and the
 //! server's peak memory grew by up to 120 MiB during a 200 MB upload. [`Paced`] ends each such
-//! loop once [`BUDGET`] bytes have passed, by answering `Pending` once and waking its task at once, so
-//! the parser passes on what it holds before it reads more.
+//! loop once [`BUDGET`] bytes have passed, by answering `Pending` once and waking its task at
+//! once, so the parser passes on what it holds before it reads more.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

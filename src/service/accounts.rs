@@ -46,7 +46,7 @@ impl Services {
         }
         let password_hash = password::hash(input.password).await?;
 
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::users::lock_for_registration(&txn).await?;
         let existing = store::users::count_active(&txn).await?;
         if existing > 0 && self.registration == RegistrationMode::FirstOnly {
@@ -164,7 +164,7 @@ impl Services {
         }
         login_throttle::succeeded(&self.db, &key).await?;
         let password_hash = password::hash(new_password).await?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::users::set_password_hash(&txn, user.id, password_hash.clone()).await?;
         let revoked = store::refresh_tokens::revoke_all_for_user(&txn, user.id).await?;
         audit::record(
@@ -203,7 +203,7 @@ impl Services {
         let email = validate::email(email)?;
         password::validate_new_password(&password, "password")?;
         let password_hash = password::hash(password).await?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         if store::users::find_active_by_email(&txn, &email)
             .await?
             .is_some()
@@ -238,7 +238,7 @@ impl Services {
         password::validate_new_password(&password, "password")?;
         let user = self.operator_find(email).await?;
         let password_hash = password::hash(password).await?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::users::set_password_hash(&txn, user.id, password_hash).await?;
         let revoked = store::refresh_tokens::revoke_all_for_user(&txn, user.id).await?;
         audit::record(

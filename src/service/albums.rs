@@ -113,7 +113,7 @@ impl Services {
     ) -> AppResult<albums::Model> {
         let new_name = raw_name.map(name).transpose()?;
         let new_description = raw_description.map(description).transpose()?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let album = self.locked_album(&txn, viewer, id).await?;
         if let Some(Some(media)) = cover
             && store::links::members(&txn, id, &[media]).await?.is_empty()
@@ -131,7 +131,7 @@ impl Services {
     /// Moves an album to the trash: it and its links disappear from every read; its members
     /// stay in the library.
     pub(crate) async fn delete_album(&self, viewer: Uuid, id: Uuid) -> AppResult<Uuid> {
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         self.locked_album(&txn, viewer, id).await?;
         store::albums::set_deleted(&txn, id, Some(store::now())).await?;
         txn.commit().await?;
@@ -140,7 +140,7 @@ impl Services {
 
     /// Brings an album back with its members, order, cover and count.
     pub(crate) async fn restore_album(&self, viewer: Uuid, id: Uuid) -> AppResult<albums::Model> {
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         store::albums::lock(&txn, &[id]).await?;
         let album = store::albums::find_any(&txn, viewer, id)
@@ -232,7 +232,7 @@ impl Services {
         position: Position,
     ) -> AppResult<albums::Model> {
         let media_ids = super::media::dedupe_ids(media_ids, "mediaIds")?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         self.locked_album(&txn, viewer, album_id).await?;
         self.own_active_media(&txn, viewer, &media_ids).await?;
         let present: BTreeSet<Uuid> = store::links::members(&txn, album_id, &media_ids)
@@ -289,7 +289,7 @@ impl Services {
         media_ids: &[Uuid],
     ) -> AppResult<albums::Model> {
         let media_ids = super::media::dedupe_ids(media_ids, "mediaIds")?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let album = self.locked_album(&txn, viewer, album_id).await?;
         let owned = store::media::find_any_of_user(&txn, viewer, &media_ids).await?;
         if owned.len() != media_ids.len() {
@@ -325,7 +325,7 @@ impl Services {
                 "a media cannot move after itself",
             ));
         }
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         self.locked_album(&txn, viewer, album_id).await?;
         let link = store::links::members(&txn, album_id, &[media])
             .await?

@@ -170,7 +170,7 @@ impl Services {
         let name = name(raw_name)?;
         let config = config.unwrap_or_else(|| json!({}));
         self.check_config(&kind, &config)?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let integration = store::integrations::insert(
             &txn,
             NewIntegration {
@@ -236,7 +236,7 @@ impl Services {
         client: &ClientInfo,
     ) -> AppResult<integrations::Model> {
         let integration = self.integration(viewer, id).await?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         match &credentials {
             Some(c) => store::integrations::put_secrets(&txn, id, self.seal(id, c)?).await?,
             None => store::integrations::delete_secrets(&txn, id).await?,
@@ -261,7 +261,7 @@ impl Services {
         client: &ClientInfo,
     ) -> AppResult<Uuid> {
         self.integration(viewer, id).await?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::integrations::delete_secrets(&txn, id).await?;
         store::integrations::set_deleted(&txn, id, store::now()).await?;
         audit::record_object(
@@ -536,7 +536,7 @@ impl Services {
                 .filter(|(plan, _)| !matches!(plan, Plan::Skip(_)))
                 .filter_map(|(_, item)| item.replaces)
                 .collect();
-            let txn = store::begin_write(&self.db).await?;
+            let txn = self.db.begin_write().await?;
             store::lock_user(&txn, viewer).await?;
             store::links::soft_delete(&txn, &retired).await?;
             store::media::insert_many(&txn, std::mem::take(&mut new_rows)).await?;
@@ -832,7 +832,7 @@ impl Services {
         &self,
         new: &crate::auth::secret_box::SecretBox,
     ) -> anyhow::Result<usize> {
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let rows = store::integrations::all_secrets(&txn).await?;
         let count = rows.len();
         for mut row in rows {

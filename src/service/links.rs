@@ -129,7 +129,7 @@ impl Services {
                 ),
             ));
         }
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         if kind == CONTAINS {
             store::albums::lock(&txn, &[req.from.1]).await?;
@@ -192,7 +192,7 @@ impl Services {
                 "`metadata` must be a JSON object (a merge patch)",
             ));
         }
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let link = store::links::find_active(&txn, viewer, &[id])
             .await?
             .pop()
@@ -210,7 +210,7 @@ impl Services {
 
     #[tracing::instrument(skip_all, fields(viewer = %viewer, link = %id))]
     pub(crate) async fn delete_link(&self, viewer: Uuid, id: Uuid) -> AppResult<Uuid> {
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         let link = store::links::find_active(&txn, viewer, &[id])
             .await?

@@ -188,7 +188,7 @@ impl Services {
             metadata: serde_json::Value::Object(inspection.metadata),
         };
         let inserted = async {
-            let txn = store::begin_write(&self.db).await?;
+            let txn = self.db.begin_write().await?;
             let media = store::media::insert(&txn, row).await?;
             store::quota::commit_reservation(&txn, viewer, size).await?;
             txn.commit().await?;
@@ -252,7 +252,7 @@ impl Services {
                 "`metadata` must be a JSON object (a merge patch)",
             ));
         }
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let current = store::media::find_active_locked(&txn, viewer, id)
             .await?
             .ok_or_else(|| not_found("media"))?;
@@ -303,7 +303,7 @@ impl Services {
     #[tracing::instrument(skip_all, fields(viewer = %viewer))]
     pub(crate) async fn delete_media(&self, viewer: Uuid, ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
         let ids = dedupe(ids)?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
         let active: Vec<Uuid> = rows
@@ -331,7 +331,7 @@ impl Services {
         ids: &[Uuid],
     ) -> AppResult<Vec<media::Model>> {
         let ids = dedupe(ids)?;
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
         let albums = store::links::albums_containing_ids(&txn, &ids).await?;
@@ -410,7 +410,7 @@ impl Services {
     ) -> AppResult<()> {
         let original_ids: Vec<Uuid> = originals.iter().map(|m| m.id).collect();
         let freed: i64 = originals.iter().map(|m| m.size).sum();
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let albums = store::links::albums_containing_ids(&txn, &original_ids).await?;
         store::albums::lock(&txn, &albums).await?;
         let variant_ids = store::links::all_variant_ids(&txn, &original_ids).await?;
@@ -467,7 +467,7 @@ impl Services {
 
     /// Deletes albums for good, with their links (their media stay).
     pub(super) async fn purge_albums(&self, ids: &[Uuid]) -> AppResult<()> {
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         store::links::delete_touching(&txn, ids).await?;
         store::albums::delete_rows(&txn, ids).await?;
         txn.commit().await?;

@@ -18,12 +18,11 @@ pub(crate) mod variants;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::db::Db;
-
 use crate::auth::jwt::AccessTokens;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::signed_url::UrlSigner;
 use crate::config::{Config, RegistrationMode};
+use crate::db::Db;
 use crate::storage::BlobStore;
 use variants::VariantJobs;
 

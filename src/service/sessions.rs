@@ -94,7 +94,7 @@ impl Services {
         let Some(user) = store::users::find_active_by_id(&self.db, token.user_id).await? else {
             return Err(invalid_refresh_token());
         };
-        let txn = store::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let new_id = Uuid::now_v7();
         if !store::refresh_tokens::rotate(&txn, token.id, new_id).await? {
             // Someone rotated it between our read and this update.

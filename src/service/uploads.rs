@@ -160,7 +160,7 @@ impl Services {
         }
         let to = offset + len as i64;
         let advanced = async {
-            let txn = store::begin_write(&self.db).await?;
+            let txn = self.db.begin_write().await?;
             let ok = store::upload_sessions::advance(&txn, id, offset, to, key.clone()).await?;
             txn.commit().await?;
             Ok::<_, sea_orm::DbErr>(ok)

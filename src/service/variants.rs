@@ -153,7 +153,7 @@ impl Services {
                 .filename
                 .rsplit_once('.')
                 .map_or(original.filename.as_str(), |(stem, _)| stem);
-            let txn = store::begin_write(&self.db).await?;
+            let txn = self.db.begin_write().await?;
             // The original may have been deleted or purged while we rendered.
             let still_there = store::media::find_by_id(&txn, id)
                 .await?

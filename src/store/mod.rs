@@ -17,8 +17,6 @@ pub(crate) mod upload_sessions;
 pub(crate) mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};
-
-use crate::db::{Db, Txn};
 use sea_orm::DbErr;
 
 /// The current time at the precision both backends keep (microseconds), so that a value
@@ -47,9 +45,4 @@ pub(crate) async fn lock_user(
         .await?;
     }
     Ok(())
-}
-
-/// Begins a transaction that will write (see [`Db::begin_write`]).
-pub(crate) async fn begin_write(db: &Db) -> Result<Txn, DbErr> {
-    db.begin_write().await
 }

@@ -421,3 +421,50 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
         assert_eq!(mode, ["wal"]);
     }
 }
+
+/// Variant lookups (thumbnail jobs, delete, restore, purge) read an original's `variant_of`
+/// links, trashed ones included: `idx_links_to` must serve them, or each one reads the whole
+/// links table.
+#[tokio::test]
+async fn variant_lookups_including_trashed_links_use_an_index() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        // SQLite refuses a query it cannot answer through the named index. Ids are blobs there.
+        let filter =
+            "WHERE to_object_id = x'00000000000040008000000000000001' AND link_type = 'variant_of'";
+        // A connection of its own: the server's pooled connections may still hold the schema
+        // from before the migrations, which `INDEXED BY` is checked against.
+        let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+        db.execute_unprepared(&format!(
+            "SELECT from_object_id FROM links INDEXED BY idx_links_to {filter}"
+        ))
+        .await
+        .expect("idx_links_to serves the lookup");
+        db.close().await.unwrap();
+        return;
+    }
+    let filter =
+        "WHERE to_object_id = '00000000-0000-4000-8000-000000000001' AND link_type = 'variant_of'";
+    let txn = app.db.begin().await.unwrap();
+    // On an empty table a sequential scan is cheapest; forbid it to see whether an index can
+    // serve the lookup at all.
+    txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+        .await
+        .unwrap();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("EXPLAIN SELECT from_object_id FROM links {filter}"),
+        ))
+        .await
+        .unwrap();
+    let plan: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    txn.rollback().await.unwrap();
+    assert!(
+        plan.iter().any(|line| line.contains("idx_links_to")),
+        "{plan:?}"
+    );
+}
