@@ -195,9 +195,9 @@ fn close_in_background(conn: PgConnection) {
 /// A connection taken from the [`Pool`]; dropping it gives it back.
 pub(crate) struct Pooled {
     conn: Option<PgConnection>,
-    /// An operation is under way: set before each one, cleared when it completes. Still set
-    /// on drop means the operation's future was cancelled and the connection's state is
-    /// unknown.
+    /// Set before each operation and cleared when it completes well. Still set on drop, the
+    /// connection is not fit for use (an operation cancelled half-way or broken, a rollback
+    /// not run yet) and is closed instead of kept.
     busy: bool,
     shared: Arc<Shared>,
     _permit: OwnedSemaphorePermit,
