@@ -222,17 +222,17 @@ impl Pooled {
         result
     }
 
-    async fn execute(&mut self, stmt: &Statement) -> Result<PgQueryResult, sqlx::Error> {
+    async fn execute(&mut self, stmt: Statement) -> Result<PgQueryResult, sqlx::Error> {
         let query = query(stmt);
         self.run(|c| query.execute(c)).await
     }
 
-    async fn fetch_all(&mut self, stmt: &Statement) -> Result<Vec<PgRow>, sqlx::Error> {
+    async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<PgRow>, sqlx::Error> {
         let query = query(stmt);
         self.run(|c| query.fetch_all(c)).await
     }
 
-    async fn fetch_optional(&mut self, stmt: &Statement) -> Result<Option<PgRow>, sqlx::Error> {
+    async fn fetch_optional(&mut self, stmt: Statement) -> Result<Option<PgRow>, sqlx::Error> {
         let query = query(stmt);
         self.run(|c| query.fetch_optional(c)).await
     }
@@ -291,10 +291,11 @@ fn keeps_session(error: &sqlx::Error) -> bool {
     }
 }
 
-/// A statement as sqlx runs it: SeaORM's SQL (already in PostgreSQL's `$n` form) and values.
-fn query(stmt: &Statement) -> sqlx::query::Query<'_, sqlx::Postgres, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+/// A statement as sqlx runs it: SeaORM's SQL (already in PostgreSQL's `$n` form) and values,
+/// moved rather than copied.
+fn query(stmt: Statement) -> sqlx::query::Query<'static, sqlx::Postgres, SqlxValues> {
+    let values = stmt.values.unwrap_or(sea_orm::Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
 }
 
 fn exec_err(e: sqlx::Error) -> DbErr {
@@ -313,7 +314,7 @@ impl ConnectionTrait for Pool {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.acquire().await?;
-        let result = conn.execute(&stmt).await;
+        let result = conn.execute(stmt).await;
         self.count();
         result.map(Into::into).map_err(exec_err)
     }
@@ -326,14 +327,14 @@ impl ConnectionTrait for Pool {
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.acquire().await?;
-        let result = conn.fetch_optional(&stmt).await;
+        let result = conn.fetch_optional(stmt).await;
         self.count();
         result.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.acquire().await?;
-        let result = conn.fetch_all(&stmt).await;
+        let result = conn.fetch_all(stmt).await;
         self.count();
         result
             .map(|rows| rows.into_iter().map(Into::into).collect())
@@ -412,7 +413,7 @@ impl ConnectionTrait for Transaction {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.lock().await?;
-        let result = conn.execute(&stmt).await;
+        let result = conn.execute(stmt).await;
         conn.shared.statements.record();
         result.map(Into::into).map_err(exec_err)
     }
@@ -424,14 +425,14 @@ impl ConnectionTrait for Transaction {
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
-        let result = conn.fetch_optional(&stmt).await;
+        let result = conn.fetch_optional(stmt).await;
         conn.shared.statements.record();
         result.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
-        let result = conn.fetch_all(&stmt).await;
+        let result = conn.fetch_all(stmt).await;
         conn.shared.statements.record();
         result
             .map(|rows| rows.into_iter().map(Into::into).collect())
