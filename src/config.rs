@@ -18,6 +18,17 @@ pub enum RegistrationMode {
     Closed,
 }
 
+/// Which executor answers GraphQL requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ExecutorMode {
+    /// The planned executor: each selection compiled once, nested reads batched per level.
+    #[default]
+    Planned,
+    /// async-graphql's own resolvers, field by field and item by item: slower; the reference
+    /// the planned executor is checked against (a diagnostic setting).
+    Resolvers,
+}
+
 /// The server's settings.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -233,6 +244,17 @@ pub struct Config {
         global = true
     )]
     pub max_import_batch: usize,
+
+    /// `planned` (default), or `resolvers`: answer through async-graphql's own resolvers, the
+    /// slower reference the planned executor is tested against.
+    #[arg(
+        long,
+        env = "HYPERNET_EXECUTOR",
+        value_enum,
+        default_value_t = ExecutorMode::Planned,
+        global = true
+    )]
+    pub executor: ExecutorMode,
 
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust; default false).
     #[arg(long, env = "HYPERNET_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]

@@ -74,9 +74,10 @@ impl App {
             ));
         }
         let graphql_limits = Limits::from_config(&config);
-        let schema = graphql::build_schema(services.clone(), graphql_limits);
+        let schema = graphql::build_schema(services.clone(), graphql_limits, config.executor);
         let state = AppState {
             schema,
+            executor: config.executor,
             graphql_limits,
             documents: Arc::new(Documents::new()),
             services,

@@ -11,6 +11,9 @@ use crate::error::{AppError, AppResult};
 pub(crate) const MAX_PAGE: i32 = 100;
 pub(crate) const DEFAULT_PAGE: i32 = 20;
 
+/// The paging arguments as a client gives them: `first`, `after`, `last`, `before`.
+pub(crate) type PageArgs = (Option<i32>, Option<String>, Option<i32>, Option<String>);
+
 /// The page a client asked for, checked.
 #[derive(Debug)]
 pub(crate) struct Page<C> {

@@ -1,7 +1,7 @@
 //! Responses written as JSON bytes, with room for values rendered ahead of time.
 //!
-//! [`plain`](super::plain) answers whole connections as JSON text while it walks their rows,
-//! so that a page of a thousand media never becomes a tree of maps. async-graphql's `Value`
+//! The planned executor ([`exec`](super::exec)) answers each root field as JSON text while it
+//! walks the rows, so that a page of a thousand media never becomes a tree of maps. async-graphql's `Value`
 //! has no variant for JSON text; the nearest is `Value::Binary`, which no output type of this
 //! schema produces (GraphQL has no byte scalar). So here, in a response's data, a `Binary`
 //! value *is* JSON text, and [`response`] copies it as it is. Everything else is written as

@@ -67,8 +67,9 @@ fn refuse(message: String, limit: &str) -> ServerError {
 pub(crate) struct Documents(Mutex<LruCache<String, Arc<Parsed>>>);
 
 /// A parsed document and what the limits need to know of it.
-struct Parsed {
-    doc: ExecutableDocument,
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub doc: ExecutableDocument,
     shape: DocumentShape,
 }
 
@@ -113,7 +114,7 @@ pub(crate) fn admit(
     limits: &Limits,
     documents: &Documents,
     request: &mut Request,
-) -> Result<(), ServerError> {
+) -> Result<Arc<Parsed>, ServerError> {
     let parsed = documents.parse(&request.query)?;
     let shape = &parsed.shape;
     if shape.aliases > limits.max_aliases {
@@ -132,7 +133,7 @@ pub(crate) fn admit(
         ));
     }
     request.set_parsed_query(parsed.doc.clone());
-    Ok(())
+    Ok(parsed)
 }
 
 /// async-graphql's own messages for its depth and complexity limits (`limit_depth`,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entity::{albums, integrations, links, media};
+use entity::{albums, integrations, links, media, users};
 use uuid::Uuid;
 
 use super::batch::{Batcher, Jobs};
@@ -23,6 +23,7 @@ fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
 
 /// The loaders of one request.
 pub(crate) struct Loaders {
+    pub users: Batcher<Uuid, UserLoader>,
     pub media: Batcher<Uuid, MediaLoader>,
     pub albums: Batcher<Uuid, AlbumLoader>,
     pub links: Batcher<Uuid, LinkLoader>,
@@ -55,6 +56,7 @@ impl Loaders {
         };
         let jobs = Jobs::default();
         Arc::new(Self {
+            users: Batcher::new(UserLoader(s.clone()), jobs.clone()),
             media: Batcher::new(MediaLoader(s.clone()), jobs.clone()),
             albums: Batcher::new(AlbumLoader(s.clone()), jobs.clone()),
             links: Batcher::new(LinkLoader(s.clone()), jobs.clone()),
@@ -70,6 +72,23 @@ impl Loaders {
             sources: Batcher::new(SourceLoader(s), jobs.clone()),
             jobs,
         })
+    }
+}
+
+/// The viewer's own account row (nobody else's is readable).
+pub(crate) struct UserLoader(Scope);
+
+impl Loader<Uuid> for UserLoader {
+    type Value = users::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, users::Model> {
+        let mut out = HashMap::new();
+        if keys.contains(&self.0.viewer) {
+            let row = self.0.services.viewer_user(self.0.viewer).await?;
+            out.insert(row.id, row);
+        }
+        Ok(out)
     }
 }
 

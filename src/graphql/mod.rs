@@ -5,12 +5,12 @@ pub(crate) mod batch;
 pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod error;
+pub(crate) mod exec;
 pub(crate) mod ids;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod loaders;
 mod mutation;
-pub(crate) mod plain;
 mod query;
 pub(crate) mod scalars;
 mod types;
@@ -20,9 +20,11 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::service::Services;
+#[cfg(test)]
+pub(crate) use exec::schema_info;
 use limits::Limits;
-use mutation::MutationRoot;
-use query::QueryRoot;
+pub(crate) use mutation::MutationRoot;
+pub(crate) use query::QueryRoot;
 
 pub type HypernetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -35,9 +37,14 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 }
 
 /// The schema the server runs, with its limits and the services in its data.
-pub(crate) fn build_schema(services: Arc<Services>, limits: Limits) -> HypernetSchema {
+pub(crate) fn build_schema(
+    services: Arc<Services>,
+    limits: Limits,
+    executor: crate::config::ExecutorMode,
+) -> HypernetSchema {
     let mut builder = builder()
         .data(services)
+        .data(executor)
         .disable_suggestions()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);

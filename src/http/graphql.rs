@@ -17,7 +17,9 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use super::AppState;
 use super::caller::request_context;
 use super::paced::Paced;
+use crate::config::ExecutorMode;
 use crate::graphql::batch::drive;
+use crate::graphql::exec::{self, reorder};
 use crate::graphql::json;
 use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
@@ -149,11 +151,31 @@ async fn execute(
 /// One operation, inside the query limits.
 async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::Response {
     let limits = &state.graphql_limits;
-    if let Err(refusal) = limits::admit(limits, &state.documents, &mut request) {
-        return async_graphql::Response::from_errors(vec![refusal]);
+    let parsed = match limits::admit(limits, &state.documents, &mut request) {
+        Ok(parsed) => parsed,
+        Err(refusal) => return async_graphql::Response::from_errors(vec![refusal]),
+    };
+    // The spec's CoerceVariableValues fills in the defaults before anything runs (async-graphql
+    // only reads them where a field argument names the variable, not in `@skip`/`@include`).
+    if let Some(op) = reorder::operation(&parsed.doc, request.operation_name.as_deref()) {
+        exec::with_defaults(&mut request.variables, &op.variable_definitions);
+    }
+    let variables = request.variables.clone();
+    let operation_name = request.operation_name.clone();
+    let resolvers = state.executor == ExecutorMode::Resolvers;
+    if resolvers {
+        let mut doc = parsed.doc.clone();
+        reorder::inject_typenames(&mut doc);
+        request.set_parsed_query(doc);
     }
     let mut response = state.schema.execute(request).await;
     limits::give_codes(limits, &mut response);
+    let operation_name = operation_name.as_deref();
+    if resolvers {
+        reorder::finish_resolved(&parsed.doc, operation_name, &variables, &mut response);
+    } else {
+        reorder::finish_root(&parsed.doc, operation_name, &variables, &mut response);
+    }
     response
 }
 

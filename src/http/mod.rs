@@ -29,6 +29,7 @@ use crate::service::Services;
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub schema: HypernetSchema,
+    pub executor: crate::config::ExecutorMode,
     pub services: Arc<Services>,
     pub statements: Arc<StatementCounter>,
     pub limits: HttpLimits,

@@ -5,6 +5,8 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 
 use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::types::album::Album;
 use crate::graphql::types::link::Link;
@@ -91,21 +93,21 @@ impl AlbumMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateAlbumInput,
-    ) -> Result<AlbumPayload> {
+    ) -> Result<Planned<AlbumPayload>> {
         let viewer = viewer(ctx)?;
         let album = services(ctx)
             .create_album(viewer, &input.name, input.description.as_deref())
             .await?;
-        Ok(AlbumPayload {
+        Ok(Planned(AlbumPayload {
             album: Album(album),
-        })
+        }))
     }
 
     async fn update_album(
         &self,
         ctx: &Context<'_>,
         input: UpdateAlbumInput,
-    ) -> Result<AlbumPayload> {
+    ) -> Result<Planned<AlbumPayload>> {
         let viewer = viewer(ctx)?;
         let id = album_id(&input.id, "id")?;
         let description = match &input.description {
@@ -123,9 +125,9 @@ impl AlbumMutation {
         let album = services(ctx)
             .update_album(viewer, id, input.name.as_deref(), description, cover)
             .await?;
-        Ok(AlbumPayload {
+        Ok(Planned(AlbumPayload {
             album: Album(album),
-        })
+        }))
     }
 
     /// Moves an album to the trash; its media stay in the library.
@@ -133,32 +135,36 @@ impl AlbumMutation {
         &self,
         ctx: &Context<'_>,
         input: AlbumIdInput,
-    ) -> Result<DeleteAlbumPayload> {
+    ) -> Result<Planned<DeleteAlbumPayload>> {
         let viewer = viewer(ctx)?;
         let id = services(ctx)
             .delete_album(viewer, album_id(&input.id, "id")?)
             .await?;
-        Ok(DeleteAlbumPayload {
+        Ok(Planned(DeleteAlbumPayload {
             deleted_id: ids::encode(NodeKind::Album, id),
-        })
+        }))
     }
 
     /// Brings an album back from the trash with its members, order and cover.
-    async fn restore_album(&self, ctx: &Context<'_>, input: AlbumIdInput) -> Result<AlbumPayload> {
+    async fn restore_album(
+        &self,
+        ctx: &Context<'_>,
+        input: AlbumIdInput,
+    ) -> Result<Planned<AlbumPayload>> {
         let viewer = viewer(ctx)?;
         let album = services(ctx)
             .restore_album(viewer, album_id(&input.id, "id")?)
             .await?;
-        Ok(AlbumPayload {
+        Ok(Planned(AlbumPayload {
             album: Album(album),
-        })
+        }))
     }
 
     async fn add_media_to_album(
         &self,
         ctx: &Context<'_>,
         input: AddMediaToAlbumInput,
-    ) -> Result<AlbumPayload> {
+    ) -> Result<Planned<AlbumPayload>> {
         let viewer = viewer(ctx)?;
         let position = match &input.after_media_id {
             MaybeUndefined::Undefined => Position::End,
@@ -175,16 +181,16 @@ impl AlbumMutation {
                 position,
             )
             .await?;
-        Ok(AlbumPayload {
+        Ok(Planned(AlbumPayload {
             album: Album(album),
-        })
+        }))
     }
 
     async fn remove_media_from_album(
         &self,
         ctx: &Context<'_>,
         input: RemoveMediaFromAlbumInput,
-    ) -> Result<AlbumPayload> {
+    ) -> Result<Planned<AlbumPayload>> {
         let viewer = viewer(ctx)?;
         let album = services(ctx)
             .remove_media_from_album(
@@ -193,16 +199,16 @@ impl AlbumMutation {
                 &media_ids(&input.media_ids, "mediaIds")?,
             )
             .await?;
-        Ok(AlbumPayload {
+        Ok(Planned(AlbumPayload {
             album: Album(album),
-        })
+        }))
     }
 
     async fn move_album_media(
         &self,
         ctx: &Context<'_>,
         input: MoveAlbumMediaInput,
-    ) -> Result<MoveAlbumMediaPayload> {
+    ) -> Result<Planned<MoveAlbumMediaPayload>> {
         let viewer = viewer(ctx)?;
         let album = album_id(&input.album_id, "albumId")?;
         let after = input
@@ -220,9 +226,36 @@ impl AlbumMutation {
             )
             .await?;
         let album = svc.album(viewer, album).await?;
-        Ok(MoveAlbumMediaPayload {
+        Ok(Planned(MoveAlbumMediaPayload {
             album: Album(album),
             link: Link(link),
-        })
+        }))
+    }
+}
+
+impl ToOut for AlbumPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "AlbumPayload",
+            vec![("album", self.album.to_out())],
+        ))
+    }
+}
+
+impl ToOut for DeleteAlbumPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "DeleteAlbumPayload",
+            vec![("deletedId", self.deleted_id.to_out())],
+        ))
+    }
+}
+
+impl ToOut for MoveAlbumMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "MoveAlbumMediaPayload",
+            vec![("album", self.album.to_out()), ("link", self.link.to_out())],
+        ))
     }
 }

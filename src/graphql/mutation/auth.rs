@@ -4,6 +4,8 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::graphql::context::{request, services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::types::user::User;
 use crate::service::accounts::Registration;
 use crate::service::sessions::AuthSession;
@@ -20,6 +22,20 @@ macro_rules! auth_payload {
             /// When the access token expires.
             expires_at: DateTime<Utc>,
             user: User,
+        }
+
+        impl ToOut for $name {
+            fn to_out(&self) -> Out {
+                Out::One(Record::obj(
+                    stringify!($name),
+                    vec![
+                        ("accessToken", self.access_token.to_out()),
+                        ("refreshToken", self.refresh_token.to_out()),
+                        ("expiresAt", self.expires_at.to_out()),
+                        ("user", self.user.to_out()),
+                    ],
+                ))
+            }
         }
 
         impl From<AuthSession> for $name {
@@ -102,7 +118,11 @@ pub(crate) struct AuthMutation;
 impl AuthMutation {
     /// Creates an account and signs it in. The first account of a server becomes its admin;
     /// after that, registration is open only if the operator opened it.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<RegisterPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> Result<Planned<RegisterPayload>> {
         let session = services(ctx)
             .register(
                 Registration {
@@ -113,15 +133,15 @@ impl AuthMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(session.into())
+        Ok(Planned(session.into()))
     }
 
     /// Signs in with email and password.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<Planned<LoginPayload>> {
         let session = services(ctx)
             .login(&input.email, input.password, &request(ctx).client)
             .await?;
-        Ok(session.into())
+        Ok(Planned(session.into()))
     }
 
     /// Exchanges a refresh token for a new access token and refresh token.
@@ -129,33 +149,37 @@ impl AuthMutation {
         &self,
         ctx: &Context<'_>,
         input: RefreshSessionInput,
-    ) -> Result<RefreshSessionPayload> {
+    ) -> Result<Planned<RefreshSessionPayload>> {
         let session = services(ctx)
             .refresh_session(&input.refresh_token, &request(ctx).client)
             .await?;
-        Ok(session.into())
+        Ok(Planned(session.into()))
     }
 
     /// Ends the session of this refresh token.
-    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        input: LogoutInput,
+    ) -> Result<Planned<LogoutPayload>> {
         let req = request(ctx);
         let revoked = services(ctx)
             .logout(req.viewer, &input.refresh_token, &req.client)
             .await?;
-        Ok(LogoutPayload {
+        Ok(Planned(LogoutPayload {
             revoked_sessions: revoked.try_into().unwrap_or(i32::MAX),
-        })
+        }))
     }
 
     /// Ends every session of the viewer.
-    async fn logout_all(&self, ctx: &Context<'_>) -> Result<LogoutAllPayload> {
+    async fn logout_all(&self, ctx: &Context<'_>) -> Result<Planned<LogoutAllPayload>> {
         let viewer = viewer(ctx)?;
         let revoked = services(ctx)
             .logout_all(viewer, &request(ctx).client)
             .await?;
-        Ok(LogoutAllPayload {
+        Ok(Planned(LogoutAllPayload {
             revoked_sessions: revoked.try_into().unwrap_or(i32::MAX),
-        })
+        }))
     }
 
     /// Changes the viewer's password, ends every session, and opens a new one.
@@ -163,7 +187,7 @@ impl AuthMutation {
         &self,
         ctx: &Context<'_>,
         input: ChangePasswordInput,
-    ) -> Result<ChangePasswordPayload> {
+    ) -> Result<Planned<ChangePasswordPayload>> {
         let viewer = viewer(ctx)?;
         let session = services(ctx)
             .change_password(
@@ -173,6 +197,24 @@ impl AuthMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(session.into())
+        Ok(Planned(session.into()))
+    }
+}
+
+impl ToOut for LogoutPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "LogoutPayload",
+            vec![("revokedSessions", self.revoked_sessions.to_out())],
+        ))
+    }
+}
+
+impl ToOut for LogoutAllPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "LogoutAllPayload",
+            vec![("revokedSessions", self.revoked_sessions.to_out())],
+        ))
     }
 }

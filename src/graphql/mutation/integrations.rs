@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 use crate::graphql::context::{request, services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::types::integration::Integration;
 use crate::graphql::types::media::Media;
@@ -147,7 +149,7 @@ impl IntegrationMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateIntegrationInput,
-    ) -> Result<IntegrationPayload> {
+    ) -> Result<Planned<IntegrationPayload>> {
         let viewer = viewer(ctx)?;
         let integration = services(ctx)
             .create_integration(
@@ -159,16 +161,16 @@ impl IntegrationMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(IntegrationPayload {
+        Ok(Planned(IntegrationPayload {
             integration: Integration(integration),
-        })
+        }))
     }
 
     async fn update_integration(
         &self,
         ctx: &Context<'_>,
         input: UpdateIntegrationInput,
-    ) -> Result<IntegrationPayload> {
+    ) -> Result<Planned<IntegrationPayload>> {
         let viewer = viewer(ctx)?;
         let status = input.status.map(|s| match s {
             SettableStatus::Active => "active",
@@ -183,16 +185,16 @@ impl IntegrationMutation {
                 status,
             )
             .await?;
-        Ok(IntegrationPayload {
+        Ok(Planned(IntegrationPayload {
             integration: Integration(integration),
-        })
+        }))
     }
 
     async fn set_integration_credentials(
         &self,
         ctx: &Context<'_>,
         input: SetIntegrationCredentialsInput,
-    ) -> Result<IntegrationPayload> {
+    ) -> Result<Planned<IntegrationPayload>> {
         let viewer = viewer(ctx)?;
         let integration = services(ctx)
             .set_integration_credentials(
@@ -202,9 +204,9 @@ impl IntegrationMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(IntegrationPayload {
+        Ok(Planned(IntegrationPayload {
             integration: Integration(integration),
-        })
+        }))
     }
 
     /// Deletes the credentials at once; the integration and its links go to the trash, the
@@ -213,7 +215,7 @@ impl IntegrationMutation {
         &self,
         ctx: &Context<'_>,
         input: DeleteIntegrationInput,
-    ) -> Result<DeleteIntegrationPayload> {
+    ) -> Result<Planned<DeleteIntegrationPayload>> {
         let viewer = viewer(ctx)?;
         let id = services(ctx)
             .delete_integration(
@@ -222,9 +224,9 @@ impl IntegrationMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(DeleteIntegrationPayload {
+        Ok(Planned(DeleteIntegrationPayload {
             deleted_id: ids::encode(NodeKind::Integration, id),
-        })
+        }))
     }
 
     /// What every sync worker calls: a batch of items from an outside source.
@@ -232,7 +234,7 @@ impl IntegrationMutation {
         &self,
         ctx: &Context<'_>,
         input: ImportMediaInput,
-    ) -> Result<ImportMediaPayload> {
+    ) -> Result<Planned<ImportMediaPayload>> {
         let viewer = viewer(ctx)?;
         let svc = services(ctx);
         let integration = integration_id(&input.integration_id, "integrationId")?;
@@ -278,12 +280,12 @@ impl IntegrationMutation {
             media,
             ..
         } = outcome;
-        Ok(ImportMediaPayload {
+        Ok(Planned(ImportMediaPayload {
             imported: count(imported),
             skipped: count(skipped),
             media: media.into_iter().map(Media::from).collect(),
             integration: Integration(integration),
-        })
+        }))
     }
 
     /// Syncs a `local_folder` integration now: imports new and changed photos and videos.
@@ -291,7 +293,7 @@ impl IntegrationMutation {
         &self,
         ctx: &Context<'_>,
         input: SyncIntegrationInput,
-    ) -> Result<SyncIntegrationPayload> {
+    ) -> Result<Planned<SyncIntegrationPayload>> {
         let viewer = viewer(ctx)?;
         let (outcome, integration) = services(ctx)
             .sync_integration(
@@ -300,12 +302,59 @@ impl IntegrationMutation {
                 &request(ctx).client,
             )
             .await?;
-        Ok(SyncIntegrationPayload {
+        Ok(Planned(SyncIntegrationPayload {
             integration: Integration(integration),
             imported: count(outcome.imported),
             skipped: count(outcome.skipped),
             failed: count(outcome.failed),
             errors: outcome.errors,
-        })
+        }))
+    }
+}
+
+impl ToOut for IntegrationPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "IntegrationPayload",
+            vec![("integration", self.integration.to_out())],
+        ))
+    }
+}
+
+impl ToOut for DeleteIntegrationPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "DeleteIntegrationPayload",
+            vec![("deletedId", self.deleted_id.to_out())],
+        ))
+    }
+}
+
+impl ToOut for ImportMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "ImportMediaPayload",
+            vec![
+                ("imported", self.imported.to_out()),
+                ("skipped", self.skipped.to_out()),
+                ("media", self.media.to_out()),
+                ("integration", self.integration.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for SyncIntegrationPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "SyncIntegrationPayload",
+            vec![
+                ("integration", self.integration.to_out()),
+                ("imported", self.imported.to_out()),
+                ("skipped", self.skipped.to_out()),
+                ("failed", self.failed.to_out()),
+                ("errors", self.errors.to_out()),
+            ],
+        ))
     }
 }

@@ -3,6 +3,8 @@
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 
 use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::types::link::Link;
 use crate::service::links::LinkRequest;
@@ -48,7 +50,11 @@ pub(crate) struct LinkMutation;
 
 #[Object]
 impl LinkMutation {
-    async fn create_link(&self, ctx: &Context<'_>, input: CreateLinkInput) -> Result<LinkPayload> {
+    async fn create_link(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLinkInput,
+    ) -> Result<Planned<LinkPayload>> {
         let viewer = viewer(ctx)?;
         let link = services(ctx)
             .create_link(
@@ -63,10 +69,14 @@ impl LinkMutation {
                 },
             )
             .await?;
-        Ok(LinkPayload { link: Link(link) })
+        Ok(Planned(LinkPayload { link: Link(link) }))
     }
 
-    async fn update_link(&self, ctx: &Context<'_>, input: UpdateLinkInput) -> Result<LinkPayload> {
+    async fn update_link(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLinkInput,
+    ) -> Result<Planned<LinkPayload>> {
         let viewer = viewer(ctx)?;
         let link = services(ctx)
             .update_link(
@@ -77,20 +87,38 @@ impl LinkMutation {
                 input.metadata.map(|j| j.0),
             )
             .await?;
-        Ok(LinkPayload { link: Link(link) })
+        Ok(Planned(LinkPayload { link: Link(link) }))
     }
 
     async fn delete_link(
         &self,
         ctx: &Context<'_>,
         input: DeleteLinkInput,
-    ) -> Result<DeleteLinkPayload> {
+    ) -> Result<Planned<DeleteLinkPayload>> {
         let viewer = viewer(ctx)?;
         let id = services(ctx)
             .delete_link(viewer, ids::expect(&input.id, NodeKind::Link, "id")?)
             .await?;
-        Ok(DeleteLinkPayload {
+        Ok(Planned(DeleteLinkPayload {
             deleted_id: ids::encode(NodeKind::Link, id),
-        })
+        }))
+    }
+}
+
+impl ToOut for LinkPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "LinkPayload",
+            vec![("link", self.link.to_out())],
+        ))
+    }
+}
+
+impl ToOut for DeleteLinkPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "DeleteLinkPayload",
+            vec![("deletedId", self.deleted_id.to_out())],
+        ))
     }
 }

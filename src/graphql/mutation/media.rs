@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
 use crate::graphql::types::media::Media;
@@ -161,7 +163,7 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: UploadMediaInput,
-    ) -> Result<UploadMediaPayload> {
+    ) -> Result<Planned<UploadMediaPayload>> {
         let viewer = viewer(ctx)?;
         let value = input.file.value(ctx).map_err(|_| {
             AppError::bad_input("file", "`file` must be a file part of a multipart request")
@@ -190,10 +192,10 @@ impl MediaMutation {
             svc.add_media_to_album(viewer, album, &[media.id], Position::End)
                 .await?;
         }
-        Ok(UploadMediaPayload {
+        Ok(Planned(UploadMediaPayload {
             media: Media::from(media),
             deduplicated,
-        })
+        }))
     }
 
     /// Starts a checksum-first, resumable upload.
@@ -201,7 +203,7 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: BeginUploadInput,
-    ) -> Result<BeginUploadPayload> {
+    ) -> Result<Planned<BeginUploadPayload>> {
         let viewer = viewer(ctx)?;
         let svc = services(ctx);
         let begun = svc
@@ -213,7 +215,7 @@ impl MediaMutation {
                 &input.filename,
             )
             .await?;
-        Ok(match begun {
+        Ok(Planned(match begun {
             BeginUpload::Existing(media) => BeginUploadPayload {
                 existing: Some(Media::from(media)),
                 upload: None,
@@ -231,7 +233,7 @@ impl MediaMutation {
                     }),
                 }
             }
-        })
+        }))
     }
 
     /// Finishes a resumable upload: checks the bytes against the declared size and SHA-256.
@@ -239,7 +241,7 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: CompleteUploadInput,
-    ) -> Result<CompleteUploadPayload> {
+    ) -> Result<Planned<CompleteUploadPayload>> {
         let viewer = viewer(ctx)?;
         let id = ids::expect(&input.upload_id, NodeKind::Upload, "uploadId")?;
         let Ingested {
@@ -248,10 +250,10 @@ impl MediaMutation {
         } = services(ctx)
             .complete_upload(viewer, id, input.taken_at)
             .await?;
-        Ok(CompleteUploadPayload {
+        Ok(Planned(CompleteUploadPayload {
             media: Media::from(media),
             deduplicated,
-        })
+        }))
     }
 
     /// Renames, re-dates, or patches the metadata of a media.
@@ -259,7 +261,7 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateMediaInput,
-    ) -> Result<UpdateMediaPayload> {
+    ) -> Result<Planned<UpdateMediaPayload>> {
         let viewer = viewer(ctx)?;
         let id = ids::expect(&input.id, NodeKind::Media, "id")?;
         let taken_at = match input.taken_at {
@@ -276,9 +278,9 @@ impl MediaMutation {
                 input.metadata.map(|j| j.0),
             )
             .await?;
-        Ok(UpdateMediaPayload {
+        Ok(Planned(UpdateMediaPayload {
             media: Media::from(media),
-        })
+        }))
     }
 
     /// Moves media to the trash (with their thumbnails). Restorable until purged.
@@ -286,14 +288,14 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: MediaIdsInput,
-    ) -> Result<DeleteMediaPayload> {
+    ) -> Result<Planned<DeleteMediaPayload>> {
         let viewer = viewer(ctx)?;
         let ids = services(ctx)
             .delete_media(viewer, &media_ids(&input.ids)?)
             .await?;
-        Ok(DeleteMediaPayload {
+        Ok(Planned(DeleteMediaPayload {
             deleted_ids: gids(ids),
-        })
+        }))
     }
 
     /// Brings media back from the trash.
@@ -301,15 +303,15 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: MediaIdsInput,
-    ) -> Result<RestoreMediaPayload> {
+    ) -> Result<Planned<RestoreMediaPayload>> {
         let viewer = viewer(ctx)?;
         let media = services(ctx)
             .restore_media(viewer, &media_ids(&input.ids)?)
             .await?;
-        Ok(RestoreMediaPayload {
+        Ok(Planned(RestoreMediaPayload {
             restored_ids: gids(media.iter().map(|m| m.id).collect()),
             media: media.into_iter().map(Media::from).collect(),
-        })
+        }))
     }
 
     /// Deletes media in the trash for good, with their bytes when nothing else uses them.
@@ -317,18 +319,18 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         input: MediaIdsInput,
-    ) -> Result<PurgeMediaPayload> {
+    ) -> Result<Planned<PurgeMediaPayload>> {
         let viewer = viewer(ctx)?;
         let ids = services(ctx)
             .purge_media(viewer, &media_ids(&input.ids)?)
             .await?;
-        Ok(PurgeMediaPayload {
+        Ok(Planned(PurgeMediaPayload {
             purged_ids: gids(ids),
-        })
+        }))
     }
 
     /// Purges everything in the viewer's trash.
-    async fn empty_trash(&self, ctx: &Context<'_>) -> Result<EmptyTrashPayload> {
+    async fn empty_trash(&self, ctx: &Context<'_>) -> Result<Planned<EmptyTrashPayload>> {
         let viewer = viewer(ctx)?;
         let (media, albums) = services(ctx).empty_trash(viewer).await?;
         let mut purged_ids = gids(media);
@@ -337,6 +339,105 @@ impl MediaMutation {
                 .into_iter()
                 .map(|id| ids::encode(NodeKind::Album, id)),
         );
-        Ok(EmptyTrashPayload { purged_ids })
+        Ok(Planned(EmptyTrashPayload { purged_ids }))
+    }
+}
+
+impl ToOut for UploadMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "UploadMediaPayload",
+            vec![
+                ("media", self.media.to_out()),
+                ("deduplicated", self.deduplicated.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for UploadSession {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "UploadSession",
+            vec![
+                ("id", self.id.to_out()),
+                ("offset", self.offset.to_out()),
+                ("size", self.size.to_out()),
+                ("expiresAt", self.expires_at.to_out()),
+                ("uploadUrl", self.upload_url.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for BeginUploadPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "BeginUploadPayload",
+            vec![
+                ("existing", self.existing.to_out()),
+                ("upload", self.upload.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for CompleteUploadPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "CompleteUploadPayload",
+            vec![
+                ("media", self.media.to_out()),
+                ("deduplicated", self.deduplicated.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for UpdateMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "UpdateMediaPayload",
+            vec![("media", self.media.to_out())],
+        ))
+    }
+}
+
+impl ToOut for DeleteMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "DeleteMediaPayload",
+            vec![("deletedIds", self.deleted_ids.to_out())],
+        ))
+    }
+}
+
+impl ToOut for RestoreMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "RestoreMediaPayload",
+            vec![
+                ("restoredIds", self.restored_ids.to_out()),
+                ("media", self.media.to_out()),
+            ],
+        ))
+    }
+}
+
+impl ToOut for PurgeMediaPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "PurgeMediaPayload",
+            vec![("purgedIds", self.purged_ids.to_out())],
+        ))
+    }
+}
+
+impl ToOut for EmptyTrashPayload {
+    fn to_out(&self) -> Out {
+        Out::One(Record::obj(
+            "EmptyTrashPayload",
+            vec![("purgedIds", self.purged_ids.to_out())],
+        ))
     }
 }

@@ -2,6 +2,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::error::AppError;
 use crate::graphql::context::viewer;
+use crate::graphql::exec::Planned;
 use crate::graphql::types::node::{self, Node};
 
 /// Most ids one `nodes` call resolves.
@@ -14,14 +15,14 @@ pub(crate) struct NodeQuery;
 impl NodeQuery {
     /// The object with this global id, or null when it does not exist, is deleted or is not
     /// the viewer's.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Planned<Option<Node>>> {
         let viewer = viewer(ctx)?;
-        node::resolve(ctx, viewer, &id).await
+        Ok(Planned(node::resolve(ctx, viewer, &id).await?))
     }
 
     /// The objects with these global ids, in order; null where `node` would be null.
     #[graphql(complexity = "ids.len() * child_complexity")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Planned<Vec<Option<Node>>>> {
         let viewer = viewer(ctx)?;
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input(
@@ -31,7 +32,9 @@ impl NodeQuery {
             .into());
         }
         // Resolved together, so that the loaders fetch each kind in one query.
-        futures_util::future::try_join_all(ids.iter().map(|id| node::resolve(ctx, viewer, id)))
-            .await
+        let found =
+            futures_util::future::try_join_all(ids.iter().map(|id| node::resolve(ctx, viewer, id)))
+                .await?;
+        Ok(Planned(found))
     }
 }

@@ -3,6 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::error::AppError;
 use crate::graphql::connection::MAX_PAGE;
 use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
 use crate::graphql::ids;
 use crate::graphql::types::link::{Direction, Traversal, TraversalEdge};
 use crate::graphql::types::node::object;
@@ -24,7 +25,7 @@ impl TraverseQuery {
         #[graphql(default_with = "Direction::Out")] direction: Direction,
         max_depth: i32,
         #[graphql(desc = "Most nodes to return, 1..100 (default 20).")] first: Option<i32>,
-    ) -> Result<Traversal> {
+    ) -> Result<Planned<Traversal>> {
         let viewer = viewer(ctx)?;
         let first = first.unwrap_or(20);
         if !(1..=MAX_PAGE).contains(&first) {
@@ -63,9 +64,9 @@ impl TraverseQuery {
                 })
             })
             .collect();
-        Ok(Traversal {
+        Ok(Planned(Traversal {
             edges,
             total_count: i32::try_from(total).unwrap_or(i32::MAX),
-        })
+        }))
     }
 }

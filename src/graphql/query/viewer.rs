@@ -1,6 +1,7 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
 use crate::graphql::types::user::User;
 
 #[derive(Default)]
@@ -9,7 +10,7 @@ pub(crate) struct ViewerQuery;
 #[Object]
 impl ViewerQuery {
     /// The signed-in user.
-    async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Planned<User>> {
         let id = viewer(ctx)?;
         // A page of the viewer's albums or media needs only the id: one statement fewer. The
         // row is still read, and its absence refused, whenever a field of it is asked for.
@@ -21,8 +22,10 @@ impl ViewerQuery {
             .selection_set()
             .all(|f| User::WITHOUT_ROW.contains(&f.name()))
         {
-            return Ok(User::unread(id));
+            return Ok(Planned(User::unread(id)));
         }
-        Ok(User::from_row(services(ctx).viewer_user(id).await?))
+        Ok(Planned(User::from_row(
+            services(ctx).viewer_user(id).await?,
+        )))
     }
 }

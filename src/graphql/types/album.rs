@@ -14,9 +14,7 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::json;
 use crate::graphql::loaders::MemberPage;
-use crate::graphql::plain::{Fast, PlainFields, Sub};
 use crate::store::links::Member;
 
 /// A collection of media in an order of the user's.
@@ -53,32 +51,11 @@ pub(crate) struct AlbumMediaConnectionFields {
     media_count: i32,
 }
 
-/// `totalCount`, the one extra field (a member page carries the album's count).
-pub(crate) struct TotalCount;
-
-impl PlainFields for AlbumMediaConnectionFields {
-    type Field = TotalCount;
-
-    fn plan_field(name: &str, _sub: &Sub<'_>) -> Option<TotalCount> {
-        (name == "totalCount").then_some(TotalCount)
-    }
-
-    fn write_field(&self, _field: &TotalCount, out: &mut Vec<u8>) {
-        json::number(out, self.total());
-    }
-}
-
-impl AlbumMediaConnectionFields {
-    fn total(&self) -> i64 {
-        i64::from(self.media_count)
-    }
-}
-
 #[Object]
 impl AlbumMediaConnectionFields {
     /// Media in the album (its `mediaCount`).
     async fn total_count(&self) -> i64 {
-        self.total()
+        i64::from(self.media_count)
     }
 }
 
@@ -98,15 +75,13 @@ impl EdgeNameType for AlbumMediaEdgeName {
     }
 }
 
-pub(crate) type AlbumMediaConnection = Fast<
-    Connection<
-        Cursor<(i64, Uuid)>,
-        Media,
-        AlbumMediaConnectionFields,
-        AlbumMediaEdgeFields,
-        AlbumMediaConnectionName,
-        AlbumMediaEdgeName,
-    >,
+pub(crate) type AlbumMediaConnection = Connection<
+    Cursor<(i64, Uuid)>,
+    Media,
+    AlbumMediaConnectionFields,
+    AlbumMediaEdgeFields,
+    AlbumMediaConnectionName,
+    AlbumMediaEdgeName,
 >;
 
 #[Object]
@@ -190,7 +165,7 @@ impl Album {
                 AlbumMediaEdgeFields(member),
             ));
         }
-        Ok(Fast(conn))
+        Ok(conn)
     }
 
     /// Links from or to this album.

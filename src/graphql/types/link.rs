@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::node::{Node, object};
 use crate::error::AppError;
-use crate::graphql::connection::{self, encode_cursor};
+use crate::graphql::connection::{self, PageArgs, encode_cursor};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::LinkPage;
@@ -123,7 +123,7 @@ impl LinkConnectionFields {
 
 pub(crate) type LinkConnection = Connection<String, Link, LinkConnectionFields, LinkEdgeFields>;
 
-fn checked_types(types: Option<Vec<String>>) -> Result<Option<Vec<String>>, AppError> {
+pub(crate) fn checked_types(types: Option<Vec<String>>) -> Result<Option<Vec<String>>, AppError> {
     types
         .map(|ts| {
             let mut ts = ts
@@ -144,7 +144,7 @@ pub(crate) async fn links_of(
     owner: Uuid,
     types: Option<Vec<String>>,
     direction: Direction,
-    (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
+    (first, after, last, before): PageArgs,
 ) -> Result<LinkConnection> {
     let types = checked_types(types)?;
     let page = connection::page::<Uuid>(first, after, last, before)?;
@@ -188,11 +188,7 @@ pub(crate) async fn links_of(
         },
     );
     for link in rows {
-        let other = match parent {
-            Some(p) if link.from_object_id == p => (link.to_object_type.clone(), link.to_object_id),
-            Some(_) => (link.from_object_type.clone(), link.from_object_id),
-            None => (link.to_object_type.clone(), link.to_object_id),
-        };
+        let other = other_end(parent, &link);
         conn.edges.push(Edge::with_additional_fields(
             encode_cursor(&link.id),
             Link(link),
@@ -200,6 +196,15 @@ pub(crate) async fn links_of(
         ));
     }
     Ok(conn)
+}
+
+/// The far end of `link` seen from `parent` (from `User.links`, with no parent: its `to`).
+pub(crate) fn other_end(parent: Option<Uuid>, link: &links::Model) -> (String, Uuid) {
+    match parent {
+        Some(p) if link.from_object_id == p => (link.to_object_type.clone(), link.to_object_id),
+        Some(_) => (link.from_object_type.clone(), link.from_object_id),
+        None => (link.to_object_type.clone(), link.to_object_id),
+    }
 }
 
 /// A step of `traverse`.

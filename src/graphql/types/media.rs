@@ -1,12 +1,9 @@
 //! `Media`, its enums and inputs, and the `User.media` connection.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{
-    Context, Enum, ID, InputObject, InputType, Json, Object, Result, SelectionField,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SelectionField};
 use chrono::{DateTime, Utc};
 use entity::media;
 use serde::{Deserialize, Serialize};
@@ -16,11 +13,9 @@ use super::album::Album;
 use super::integration::Integration;
 use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
-use crate::graphql::connection::{self, Cursor, cost};
+use crate::graphql::connection::{self, Cursor, Page, PageArgs, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::json;
-use crate::graphql::plain::{Fast, Plain, PlainFields, Sub};
 use crate::graphql::scalars::BigInt;
 use crate::service::Services;
 use crate::store::media::{LibraryPage, MediaFilter, MediaSort, SortValue, sort_value};
@@ -37,106 +32,18 @@ impl From<media::Model> for Media {
 
 impl Media {
     fn kind(&self) -> MediaType {
-        if self.0.media_type == "video" {
-            MediaType::Video
-        } else {
-            MediaType::Photo
-        }
-    }
-
-    fn content_url_of(&self, svc: &Services) -> String {
-        let (expires, signature) = svc.sign_content(self.0.id);
-        format!(
-            "{}/media/{}/content?exp={expires}&sig={signature}",
-            svc.public_url,
-            ids::encode(NodeKind::Media, self.0.id).as_str()
-        )
+        MediaType::of(&self.0)
     }
 }
 
-/// How a plain field of `Media` is written.
-pub(crate) enum MediaField {
-    Id,
-    Filename,
-    MediaType,
-    MimeType,
-    Size,
-    Width,
-    Height,
-    DurationMs,
-    Hash,
-    TakenAt,
-    CreatedAt,
-    UpdatedAt,
-    DeletedAt,
-    Metadata,
-    ContentUrl(Arc<Services>),
-}
-
-/// The fields answered from the row in hand, written as their scalars serialise; those that
-/// load (`albums`, `source`, `links`, …) go through the resolvers below.
-impl Plain for Media {
-    type Field = MediaField;
-
-    fn plan_field(name: &str, sub: &Sub<'_>) -> Option<MediaField> {
-        Some(match name {
-            "id" => MediaField::Id,
-            "filename" => MediaField::Filename,
-            "mediaType" => MediaField::MediaType,
-            "mimeType" => MediaField::MimeType,
-            "size" => MediaField::Size,
-            "width" => MediaField::Width,
-            "height" => MediaField::Height,
-            "durationMs" => MediaField::DurationMs,
-            "hash" => MediaField::Hash,
-            "takenAt" => MediaField::TakenAt,
-            "createdAt" => MediaField::CreatedAt,
-            "updatedAt" => MediaField::UpdatedAt,
-            "deletedAt" => MediaField::DeletedAt,
-            "metadata" => MediaField::Metadata,
-            "contentUrl" => {
-                MediaField::ContentUrl(sub.ctx().data_unchecked::<Arc<Services>>().clone())
-            }
-            _ => return None,
-        })
-    }
-
-    fn write_field(&self, field: &MediaField, out: &mut Vec<u8>) {
-        fn time(out: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
-            match t {
-                Some(t) => json::string(out, &t.to_rfc3339()),
-                None => out.extend_from_slice(b"null"),
-            }
-        }
-        fn int(out: &mut Vec<u8>, n: Option<impl Into<i64>>) {
-            match n {
-                Some(n) => json::number(out, n.into()),
-                None => out.extend_from_slice(b"null"),
-            }
-        }
-        let m = &*self.0;
-        match field {
-            MediaField::Id => ids::write_json(out, NodeKind::Media, m.id),
-            MediaField::Filename => json::string(out, &m.filename),
-            MediaField::MediaType => json::value(out, &InputType::to_value(&self.kind())),
-            MediaField::MimeType => json::string(out, &m.mime_type),
-            MediaField::Size => json::number(out, m.size),
-            MediaField::Width => int(out, m.width),
-            MediaField::Height => int(out, m.height),
-            MediaField::DurationMs => int(out, m.duration_ms),
-            MediaField::Hash => json::string(out, &m.hash),
-            MediaField::TakenAt => time(out, m.taken_at),
-            MediaField::CreatedAt => time(out, Some(m.created_at)),
-            MediaField::UpdatedAt => time(out, Some(m.updated_at)),
-            MediaField::DeletedAt => time(out, m.deleted_at),
-            // As async-graphql's `Json` resolves.
-            MediaField::Metadata => json::value(
-                out,
-                &async_graphql::to_value(&m.metadata).unwrap_or_default(),
-            ),
-            MediaField::ContentUrl(svc) => json::string(out, &self.content_url_of(svc)),
-        }
-    }
+/// A short-lived signed URL of the bytes of media `id`.
+pub(crate) fn content_url(svc: &Services, id: Uuid) -> String {
+    let (expires, signature) = svc.sign_content(id);
+    format!(
+        "{}/media/{}/content?exp={expires}&sig={signature}",
+        svc.public_url,
+        ids::encode(NodeKind::Media, id).as_str()
+    )
 }
 
 /// The media columns a connection field's selection reads of its nodes (`edges { node { … } }`,
@@ -158,30 +65,36 @@ pub(crate) fn node_columns(ctx: &Context<'_>) -> MediaColumns {
     columns
 }
 
-/// The columns a selection of `Media` fields reads; a field not listed here reads them all.
+/// The columns a selection of `Media` fields reads.
 fn columns_of<'a>(fields: impl Iterator<Item = SelectionField<'a>>) -> MediaColumns {
     fields.fold(MediaColumns::KEYS, |columns, field| {
-        let column = match field.name() {
-            // By id (and owner) only.
-            "__typename" | "id" | "contentUrl" | "albums" | "source" | "duplicates" | "links"
-            | "variants" => return columns,
-            "filename" => "filename",
-            "mediaType" => "media_type",
-            "mimeType" => "mime_type",
-            "size" => "size",
-            "width" => "width",
-            "height" => "height",
-            "durationMs" => "duration_ms",
-            "hash" => "hash",
-            "takenAt" => "taken_at",
-            "createdAt" => "created_at",
-            "updatedAt" => "updated_at",
-            "deletedAt" => "deleted_at",
-            "metadata" => "metadata",
-            _ => return MediaColumns::ALL,
-        };
-        columns.with(column)
+        columns.union(column_of(field.name()))
     })
+}
+
+/// The columns the `Media` field `name` reads besides the keys; a field not listed here
+/// reads them all.
+pub(crate) fn column_of(name: &str) -> MediaColumns {
+    let column = match name {
+        // By id (and owner) only.
+        "__typename" | "id" | "contentUrl" | "albums" | "source" | "duplicates" | "links"
+        | "variants" => return MediaColumns::KEYS,
+        "filename" => "filename",
+        "mediaType" => "media_type",
+        "mimeType" => "mime_type",
+        "size" => "size",
+        "width" => "width",
+        "height" => "height",
+        "durationMs" => "duration_ms",
+        "hash" => "hash",
+        "takenAt" => "taken_at",
+        "createdAt" => "created_at",
+        "updatedAt" => "updated_at",
+        "deletedAt" => "deleted_at",
+        "metadata" => "metadata",
+        _ => return MediaColumns::ALL,
+    };
+    MediaColumns::KEYS.with(column)
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -191,6 +104,14 @@ pub(crate) enum MediaType {
 }
 
 impl MediaType {
+    pub(crate) fn of(m: &media::Model) -> Self {
+        if m.media_type == "video" {
+            MediaType::Video
+        } else {
+            MediaType::Photo
+        }
+    }
+
     pub(crate) fn as_db(self) -> &'static str {
         match self {
             MediaType::Photo => "photo",
@@ -268,7 +189,7 @@ impl Media {
 
     /// A short-lived signed URL of the bytes that works without a header (`<img src>`).
     async fn content_url(&self, ctx: &Context<'_>) -> String {
-        self.content_url_of(services(ctx))
+        content_url(services(ctx), self.0.id)
     }
 
     /// The albums this media is in.
@@ -447,17 +368,101 @@ impl MediaConnectionFields {
     }
 }
 
-/// `totalCount` counts: the rest of a page is answered on the spot.
-impl PlainFields for MediaConnectionFields {
-    type Field = Infallible;
+pub(crate) type MediaConnection = Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>;
 
-    fn write_field(&self, field: &Infallible, _out: &mut Vec<u8>) {
-        match *field {}
-    }
+/// A page of the library as asked for, its arguments checked; the same for every owner.
+pub(crate) struct LibraryArgs {
+    pub filter: MediaFilter,
+    sort: MediaSort,
+    sort_name: String,
+    page: Page<MediaCursor>,
+    descending: bool,
+    cursor: Option<(SortValue, Uuid)>,
 }
 
-pub(crate) type MediaConnection =
-    Fast<Connection<Cursor<MediaCursor>, Media, MediaConnectionFields>>;
+/// The rows of one library page, in display order.
+pub(crate) struct LibraryRows {
+    pub rows: Vec<media::Model>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+impl LibraryArgs {
+    pub(crate) fn new(
+        filter: Option<MediaFilterInput>,
+        order: Option<MediaOrder>,
+        (first, after, last, before): PageArgs,
+    ) -> Result<Self, AppError> {
+        let page = connection::page::<MediaCursor>(first, after, last, before)?;
+        let (field, direction) = order
+            .map(|o| (o.field, o.direction))
+            .unwrap_or((MediaOrderField::TakenAt, OrderDirection::Desc));
+        let sort_name = format!("{field:?}");
+        let cursor = match page.cursor.as_ref() {
+            Some(c) if c.s != sort_name => {
+                return Err(AppError::bad_input(
+                    if page.backward { "before" } else { "after" },
+                    "the cursor belongs to another sort order",
+                ));
+            }
+            Some(c) => Some((c.v.clone(), c.id)),
+            None => None,
+        };
+        let filter = filter.unwrap_or_default().into_filter()?;
+        Ok(Self {
+            filter,
+            sort: sort_of(field),
+            sort_name,
+            descending: (direction == OrderDirection::Desc) != page.backward,
+            page,
+            cursor,
+        })
+    }
+
+    /// `owner`'s page, each media with `columns` (and the sort column).
+    pub(crate) async fn read(
+        &self,
+        svc: &Services,
+        owner: Uuid,
+        columns: MediaColumns,
+    ) -> Result<LibraryRows, AppError> {
+        if let Some(album) = self.filter.in_album {
+            // Someone else's or a deleted album is not found, like anywhere else.
+            svc.album(owner, album).await?;
+        }
+        if let Some(integration) = self.filter.from_integration {
+            svc.integration(owner, integration).await?;
+        }
+        let rows = svc
+            .library(
+                owner,
+                &LibraryPage {
+                    filter: self.filter.clone(),
+                    sort: self.sort,
+                    descending: self.descending,
+                    after: self.cursor.clone(),
+                    limit: self.page.limit + 1,
+                    columns,
+                },
+            )
+            .await?;
+        let (rows, has_previous, has_next) = connection::finish(&self.page, rows);
+        Ok(LibraryRows {
+            rows,
+            has_previous,
+            has_next,
+        })
+    }
+
+    /// The cursor of `m` in this page's order.
+    pub(crate) fn cursor(&self, m: &media::Model) -> MediaCursor {
+        MediaCursor {
+            s: self.sort_name.clone(),
+            v: sort_value(self.sort, m),
+            id: m.id,
+        }
+    }
+}
 
 /// `User.media`.
 pub(crate) async fn library(
@@ -465,62 +470,22 @@ pub(crate) async fn library(
     owner: Uuid,
     filter: Option<MediaFilterInput>,
     order: Option<MediaOrder>,
-    page_args: (Option<i32>, Option<String>, Option<i32>, Option<String>),
+    page_args: PageArgs,
 ) -> Result<MediaConnection> {
-    let (first, after, last, before) = page_args;
-    let page = connection::page::<MediaCursor>(first, after, last, before)?;
-    let (field, direction) = order
-        .map(|o| (o.field, o.direction))
-        .unwrap_or((MediaOrderField::TakenAt, OrderDirection::Desc));
-    let sort = sort_of(field);
-    let sort_name = format!("{field:?}");
-    let cursor = match page.cursor.as_ref() {
-        Some(c) if c.s != sort_name => {
-            return Err(AppError::bad_input(
-                if page.backward { "before" } else { "after" },
-                "the cursor belongs to another sort order",
-            )
-            .into());
-        }
-        Some(c) => Some((c.v.clone(), c.id)),
-        None => None,
-    };
-    let filter = filter.unwrap_or_default().into_filter()?;
-    let svc = services(ctx);
-    if let Some(album) = filter.in_album {
-        // Someone else's or a deleted album is not found, like anywhere else.
-        svc.album(owner, album).await?;
-    }
-    if let Some(integration) = filter.from_integration {
-        svc.integration(owner, integration).await?;
-    }
-    let descending = (direction == OrderDirection::Desc) != page.backward;
-    let rows = svc
-        .library(
-            owner,
-            &LibraryPage {
-                filter: filter.clone(),
-                sort,
-                descending,
-                after: cursor,
-                limit: page.limit + 1,
-                columns: node_columns(ctx),
-            },
-        )
-        .await?;
-    let (rows, has_previous, has_next) = connection::finish(&page, rows);
+    let args = LibraryArgs::new(filter, order, page_args)?;
+    let page = args.read(services(ctx), owner, node_columns(ctx)).await?;
     let mut conn = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        MediaConnectionFields { owner, filter },
+        page.has_previous,
+        page.has_next,
+        MediaConnectionFields {
+            owner,
+            filter: args.filter.clone(),
+        },
     );
-    conn.edges.extend(rows.into_iter().map(|m| {
-        let cursor = Cursor(MediaCursor {
-            s: sort_name.clone(),
-            v: sort_value(sort, &m),
-            id: m.id,
-        });
-        Edge::new(cursor, Media::from(m))
-    }));
-    Ok(Fast(conn))
+    conn.edges.extend(
+        page.rows
+            .into_iter()
+            .map(|m| Edge::new(Cursor(args.cursor(&m)), Media::from(m))),
+    );
+    Ok(conn)
 }

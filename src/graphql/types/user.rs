@@ -19,9 +19,10 @@ use crate::graphql::scalars::BigInt;
 
 /// An account. Its row is read only when a field needs it: a `viewer` asked for nothing but
 /// its lists is known by the user id its token carries (see `query::viewer`).
+#[derive(Clone)]
 pub(crate) struct User {
-    id: Uuid,
-    row: Option<users::Model>,
+    pub(crate) id: Uuid,
+    pub(crate) row: Option<users::Model>,
 }
 
 impl User {

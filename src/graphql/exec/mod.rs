@@ -1,0 +1,174 @@
+//! The planned executor: how every read selection is answered.
+//!
+//! async-graphql stays the schema, the parser, the validator and the HTTP integration, and
+//! it calls the root fields' resolvers. Each root field returns [`Planned`], which takes over
+//! from there: the field's merged selection is compiled into a [`plan::Plan`] (fields
+//! collected and merged as the spec's CollectFields and MergeSelectionSets do, arguments
+//! coerced once), the plan runs level by level with every field that loads resolved once for
+//! all the parents of its level ([`run`]), and the result is written as JSON text in
+//! selection order with the spec's null propagation ([`write`]). Keys come in the order
+//! asked by construction, and two selections of one key are one field.
+//!
+//! What still goes through async-graphql's own resolvers, and why:
+//! - the root fields' resolvers themselves (`viewer`, `node`, `nodes`, `traverse`, and each
+//!   mutation, run one after another as the spec wants); [`reorder::finish_root`] puts the
+//!   root keys in selection order afterwards and applies null propagation at the root,
+//!   because async-graphql inserts them as they complete and drops a field that failed;
+//! - introspection (`__schema`, `__type`): async-graphql answers it from its registry, and
+//!   its resolvers complete at once, in selection order;
+//! - everything, when the server runs with `HYPERNET_EXECUTOR=resolvers`: the reference the
+//!   differential tests compare this executor with. [`reorder`] then puts async-graphql's
+//!   whole answer in selection order.
+//!
+//! Each object type's fields are answered by a table in [`fields`]; a field that reads only
+//! the object in hand is written straight from it, the others resolve through the request's
+//! loaders and the services, with the same visibility rules as the resolvers.
+
+pub(crate) mod collect;
+mod fields;
+mod obj;
+mod plan;
+pub(crate) mod reorder;
+mod run;
+pub(crate) mod schema;
+mod write;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{Field, OperationType};
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+
+pub(crate) use collect::with_defaults;
+pub(crate) use obj::{Out, Record, ToOut};
+
+use crate::config::ExecutorMode;
+
+use crate::graphql::context::RequestContext;
+use crate::graphql::loaders::Loaders;
+use crate::service::Services;
+use collect::{Document, Group, collect};
+use plan::{Answer, Entry, Planner};
+use run::{Cx, settle};
+use schema::SchemaInfo;
+use write::Writer;
+
+/// A root field's value, answered by the planned executor (or by async-graphql's resolvers
+/// when the server runs in [`ExecutorMode::Resolvers`]).
+pub(crate) struct Planned<T>(pub T);
+
+impl<T: OutputType + ToOut> OutputType for Planned<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if ctx.data_opt::<ExecutorMode>() == Some(&ExecutorMode::Resolvers) {
+            return self.0.resolve(ctx, field).await;
+        }
+        execute_root(ctx, field, self.0.to_out()).await
+    }
+}
+
+/// The schema as the executor knows it, read once from the types that make it.
+pub(crate) fn schema_info() -> &'static SchemaInfo {
+    static INFO: std::sync::LazyLock<SchemaInfo> = std::sync::LazyLock::new(|| {
+        let mut registry = Registry {
+            query_type: crate::graphql::QueryRoot::type_name().into_owned(),
+            mutation_type: Some(crate::graphql::MutationRoot::type_name().into_owned()),
+            ..Registry::default()
+        };
+        crate::graphql::QueryRoot::create_type_info(&mut registry);
+        crate::graphql::MutationRoot::create_type_info(&mut registry);
+        SchemaInfo::from_registry(&registry)
+    });
+    &INFO
+}
+
+/// Runs the merged selection of the root field `field` over its value `out`.
+async fn execute_root(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    out: Out,
+) -> ServerResult<Value> {
+    let info = schema_info();
+    let env = ctx.query_env;
+    let root_type = match env.operation.node.ty {
+        OperationType::Query => info.query.as_str(),
+        _ => info.mutation.as_deref().unwrap_or_default(),
+    };
+    let services = ctx
+        .data::<Arc<Services>>()
+        .map_err(|e| e.into_server_error(field.pos))?;
+    let loaders = ctx
+        .data::<Arc<Loaders>>()
+        .map_err(|e| e.into_server_error(field.pos))?;
+    let key = field.node.response_key().node.as_str();
+    let entry = {
+        let doc = Document {
+            fragments: &env.fragments,
+            variables: &env.variables,
+        };
+        // Every field of this key at the root, so that two selections of it are one.
+        let group = collect(doc, info, root_type, [&env.operation.node.selection_set])
+            .into_iter()
+            .find(|g| g.key == key)
+            .unwrap_or_else(|| Group {
+                key,
+                fields: vec![field],
+            });
+        let Some(ty) = info.field(root_type, group.name()).cloned() else {
+            return Err(async_graphql::ServerError::new(
+                format!("the executor has no field `{root_type}.{}`", group.name()),
+                Some(field.pos),
+            ));
+        };
+        let planner = Planner {
+            info,
+            doc,
+            query_env: env,
+            schema_env: ctx.schema_env,
+            execute_data: ctx.execute_data,
+            services,
+        };
+        Entry {
+            key: key.to_string(),
+            name: group.name().to_string(),
+            prefix: Vec::new(),
+            pos: field.pos,
+            children: planner.children(&ty, &group),
+            ty,
+            answer: Answer::Typename,
+        }
+    };
+    let cx = Cx {
+        services: services.clone(),
+        loaders: loaders.clone(),
+        viewer: ctx.data_opt::<RequestContext>().and_then(|r| r.viewer),
+    };
+    let slots = settle(&cx, &entry, vec![out]).await;
+    // A page of a thousand media is some 100 KB: start big rather than grow to it.
+    let mut writer = Writer::new(16 * 1024, Vec::new());
+    let written = writer.field(&entry, &slots, 0);
+    for err in writer.errors {
+        ctx.add_error(err);
+    }
+    if !written {
+        // A non-null root field that is null: `reorder::finish_root` nulls the data.
+        return Ok(Value::Null);
+    }
+    Ok(Value::Binary(writer.out.into()))
+}

@@ -1,0 +1,393 @@
+//! The values the executor holds: one variant per object type it answers, and what a field
+//! gives back for one parent.
+
+use std::sync::Arc;
+
+use async_graphql::Value;
+use chrono::{DateTime, Utc};
+use entity::{albums, audit_log, integrations, links, media};
+use uuid::Uuid;
+
+use crate::graphql::connection::encode_cursor;
+use crate::graphql::types::media::MediaCursor;
+use crate::graphql::types::user::User;
+use crate::store::links::Direction;
+use crate::store::media::MediaFilter;
+
+/// An object of the schema, in hand.
+#[derive(Clone)]
+pub(crate) enum Obj {
+    User(Arc<User>),
+    Media(Arc<media::Model>),
+    Album(Arc<albums::Model>),
+    Link(Arc<links::Model>),
+    Integration(Arc<integrations::Model>),
+    AuditEvent(Arc<audit_log::Model>),
+    /// A page of a list.
+    Conn(Arc<Conn>),
+    /// Edge `.1` of a page.
+    Edge(Arc<Conn>, usize),
+    PageInfo(Arc<Conn>),
+    Traversal(Arc<Traversal>),
+    TraversalEdge(Arc<Traversal>, usize),
+    /// A mutation's payload and other small objects answered from their fields in hand.
+    Record(Arc<Record>),
+}
+
+impl Obj {
+    /// The GraphQL type of this object.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Obj::User(_) => "User",
+            Obj::Media(_) => "Media",
+            Obj::Album(_) => "Album",
+            Obj::Link(_) => "Link",
+            Obj::Integration(_) => "Integration",
+            Obj::AuditEvent(_) => "AuditEvent",
+            Obj::Conn(c) => c.kind.connection(),
+            Obj::Edge(c, _) => c.kind.edge(),
+            Obj::PageInfo(_) => "PageInfo",
+            Obj::Traversal(_) => "Traversal",
+            Obj::TraversalEdge(..) => "TraversalEdge",
+            Obj::Record(r) => r.type_name,
+        }
+    }
+}
+
+/// What a field gives for one parent.
+#[derive(Clone)]
+pub(crate) enum Out {
+    Null,
+    /// A leaf value, written as async-graphql serialises it.
+    Value(Value),
+    Time(DateTime<Utc>),
+    One(Obj),
+    Many(Vec<Obj>),
+    /// A list whose items may be null (`nodes(ids:)`).
+    ManyOpt(Vec<Option<Obj>>),
+    /// A field error: the value is null, and the error is reported at the field's path.
+    Err(async_graphql::Error),
+}
+
+impl<E: Into<async_graphql::Error>> From<Result<Out, E>> for Out {
+    fn from(result: Result<Out, E>) -> Self {
+        result.unwrap_or_else(|e| Out::Err(e.into()))
+    }
+}
+
+/// The lists the API pages through, each with its type names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnKind {
+    Media,
+    Albums,
+    AlbumMedia,
+    Integrations,
+    Links,
+    Trash,
+    Audit,
+}
+
+impl ConnKind {
+    pub(crate) fn connection(self) -> &'static str {
+        match self {
+            ConnKind::Media => "MediaConnection",
+            ConnKind::Albums => "AlbumConnection",
+            ConnKind::AlbumMedia => "AlbumMediaConnection",
+            ConnKind::Integrations => "IntegrationConnection",
+            ConnKind::Links => "LinkConnection",
+            ConnKind::Trash => "TrashConnection",
+            ConnKind::Audit => "AuditEventConnection",
+        }
+    }
+
+    pub(crate) fn edge(self) -> &'static str {
+        match self {
+            ConnKind::Media => "MediaEdge",
+            ConnKind::Albums => "AlbumEdge",
+            ConnKind::AlbumMedia => "AlbumMediaEdge",
+            ConnKind::Integrations => "IntegrationEdge",
+            ConnKind::Links => "LinkEdge",
+            ConnKind::Trash => "TrashEdge",
+            ConnKind::Audit => "AuditEventEdge",
+        }
+    }
+
+    pub(crate) const ALL: [ConnKind; 7] = [
+        ConnKind::Media,
+        ConnKind::Albums,
+        ConnKind::AlbumMedia,
+        ConnKind::Integrations,
+        ConnKind::Links,
+        ConnKind::Trash,
+        ConnKind::Audit,
+    ];
+}
+
+/// One page of a list.
+pub(crate) struct Conn {
+    pub kind: ConnKind,
+    pub edges: Vec<EdgeRow>,
+    pub has_previous: bool,
+    pub has_next: bool,
+    pub total: Total,
+}
+
+pub(crate) struct EdgeRow {
+    pub node: Obj,
+    pub cursor: CursorKey,
+    pub extra: EdgeExtra,
+}
+
+/// A keyset cursor, encoded only when a client reads it.
+pub(crate) enum CursorKey {
+    Media(MediaCursor),
+    /// An album member: its sort key and link id.
+    Member(i64, Uuid),
+    /// A time and an id (albums by creation, the trash by deletion).
+    TimeId(DateTime<Utc>, Uuid),
+    Id(Uuid),
+}
+
+impl CursorKey {
+    pub(crate) fn encode(&self) -> String {
+        match self {
+            CursorKey::Media(c) => encode_cursor(c),
+            CursorKey::Member(sort, id) => encode_cursor(&(sort, id)),
+            CursorKey::TimeId(at, id) => encode_cursor(&(at, id)),
+            CursorKey::Id(id) => encode_cursor(id),
+        }
+    }
+}
+
+/// What an edge carries beyond its node and cursor.
+pub(crate) enum EdgeExtra {
+    None,
+    /// An album member: its position and `contains` link.
+    Member {
+        sort_order: i64,
+        link_id: Uuid,
+    },
+    /// A link page's edge: the object at the far end.
+    Other {
+        kind: String,
+        id: Uuid,
+    },
+    Trash {
+        deleted_at: DateTime<Utc>,
+        purge_at: DateTime<Utc>,
+    },
+}
+
+/// How a page's `totalCount` is found.
+#[derive(Debug, Clone)]
+pub(crate) enum Total {
+    Known(i64),
+    Library {
+        owner: Uuid,
+        filter: MediaFilter,
+    },
+    Albums(Uuid),
+    Integrations(Uuid),
+    Trash(Uuid),
+    Audit(Uuid),
+    UserLinks {
+        owner: Uuid,
+        types: Option<Vec<String>>,
+    },
+    Links {
+        parent: Uuid,
+        types: Option<Vec<String>>,
+        direction: Direction,
+    },
+}
+
+/// What `traverse` reached.
+pub(crate) struct Traversal {
+    pub edges: Vec<TraversalStep>,
+    pub total: i32,
+}
+
+pub(crate) struct TraversalStep {
+    pub depth: i32,
+    /// The global ids of the links walked.
+    pub path: Vec<async_graphql::ID>,
+    pub node: Obj,
+}
+
+/// An object answered from fields in hand, by name.
+pub(crate) struct Record {
+    pub type_name: &'static str,
+    pub fields: Vec<(&'static str, Out)>,
+}
+
+impl Record {
+    pub(crate) fn obj(type_name: &'static str, fields: Vec<(&'static str, Out)>) -> Obj {
+        Obj::Record(Arc::new(Self { type_name, fields }))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Out> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// A value the executor can take over from a resolver: a root field's or a payload's.
+pub(crate) trait ToOut {
+    /// A scalar or an enum (lists of them are one leaf value).
+    const LEAF: bool = false;
+
+    fn to_out(&self) -> Out;
+}
+
+impl<T: ToOut> ToOut for Option<T> {
+    const LEAF: bool = T::LEAF;
+
+    fn to_out(&self) -> Out {
+        match self {
+            Some(v) => v.to_out(),
+            None => Out::Null,
+        }
+    }
+}
+
+impl<T: ToOut> ToOut for Vec<T> {
+    const LEAF: bool = T::LEAF;
+
+    fn to_out(&self) -> Out {
+        let outs = self.iter().map(ToOut::to_out);
+        if T::LEAF {
+            return Out::Value(Value::List(
+                outs.map(|o| match o {
+                    Out::Value(v) => v,
+                    Out::Time(t) => async_graphql::ScalarType::to_value(&t),
+                    _ => Value::Null,
+                })
+                .collect(),
+            ));
+        }
+        let items: Vec<Option<Obj>> = outs
+            .map(|o| match o {
+                Out::One(obj) => Some(obj),
+                _ => None,
+            })
+            .collect();
+        if items.iter().all(Option::is_some) {
+            Out::Many(items.into_iter().flatten().collect())
+        } else {
+            Out::ManyOpt(items)
+        }
+    }
+}
+
+macro_rules! leaf_by_into {
+    ($($t:ty),*) => {$(
+        impl ToOut for $t {
+            const LEAF: bool = true;
+
+            fn to_out(&self) -> Out {
+                Out::Value(Value::from(self.clone()))
+            }
+        }
+    )*};
+}
+
+leaf_by_into!(bool, i32, i64, f64, String);
+
+impl ToOut for async_graphql::ID {
+    const LEAF: bool = true;
+
+    fn to_out(&self) -> Out {
+        Out::Value(Value::String(self.0.clone()))
+    }
+}
+
+impl ToOut for DateTime<Utc> {
+    const LEAF: bool = true;
+
+    fn to_out(&self) -> Out {
+        Out::Time(*self)
+    }
+}
+
+impl ToOut for crate::graphql::scalars::BigInt {
+    const LEAF: bool = true;
+
+    fn to_out(&self) -> Out {
+        Out::Value(async_graphql::ScalarType::to_value(self))
+    }
+}
+
+/// The resolvers' object types, as the executor holds them.
+mod from_types {
+    use std::sync::Arc;
+
+    use super::{Obj, Out, ToOut, Traversal, TraversalStep};
+    use crate::graphql::types::album::Album;
+    use crate::graphql::types::integration::Integration;
+    use crate::graphql::types::link::{Link, Traversal as TraversalValue};
+    use crate::graphql::types::media::Media;
+    use crate::graphql::types::node::Node;
+    use crate::graphql::types::user::User;
+
+    impl ToOut for Media {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::Media(self.0.clone()))
+        }
+    }
+
+    impl ToOut for Album {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::Album(Arc::new(self.0.clone())))
+        }
+    }
+
+    impl ToOut for Link {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::Link(Arc::new(self.0.clone())))
+        }
+    }
+
+    impl ToOut for Integration {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::Integration(Arc::new(self.0.clone())))
+        }
+    }
+
+    impl ToOut for User {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::User(Arc::new(self.clone())))
+        }
+    }
+
+    impl ToOut for Node {
+        fn to_out(&self) -> Out {
+            match self {
+                Node::User(u) => u.to_out(),
+                Node::Media(m) => m.to_out(),
+                Node::Album(a) => a.to_out(),
+                Node::Link(l) => l.to_out(),
+                Node::Integration(i) => i.to_out(),
+            }
+        }
+    }
+
+    impl ToOut for TraversalValue {
+        fn to_out(&self) -> Out {
+            let edges = self
+                .edges
+                .iter()
+                .filter_map(|e| match e.node.to_out() {
+                    Out::One(node) => Some(TraversalStep {
+                        depth: e.depth,
+                        path: e.path.clone(),
+                        node,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            Out::One(Obj::Traversal(Arc::new(Traversal {
+                edges,
+                total: self.total_count,
+            })))
+        }
+    }
+}

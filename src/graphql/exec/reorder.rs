@@ -1,0 +1,237 @@
+//! Putting what async-graphql's own resolvers answered into selection order, with the spec's
+//! null propagation.
+//!
+//! async-graphql resolves the fields of an object concurrently and inserts each value when
+//! it completes, so fields that wait on a load land last; a field that fails is left out
+//! instead of being null. This pass rebuilds each object in the order CollectFields gives
+//! (the same collection the planned executor uses) and applies null propagation. Upstream,
+//! the fix would be for `resolve_container` to keep its futures in a `FuturesOrdered` (or
+//! insert by selection index) and to write `null` for a failed nullable field.
+//!
+//! The planned executor leaves only the root to async-graphql ([`finish_root`]). In the
+//! resolvers mode the whole answer is async-graphql's ([`finish_resolved`]): the concrete
+//! type of an object under an interface or a union is not in the value, so the document is
+//! sent with an extra `__typename` under [`TYPENAME_KEY`] in every selection
+//! ([`inject_typenames`]), which this pass reads and removes.
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{Name, Positioned, Response, Value, Variables};
+
+use super::collect::{Document, collect};
+use super::schema::{FieldType, SchemaInfo};
+use super::schema_info;
+
+/// The response key of the `__typename` added by [`inject_typenames`].
+pub(crate) const TYPENAME_KEY: &str = "_hnTypename";
+
+/// Puts the root keys of a planned response in selection order, and nulls the data when a
+/// non-null root field is null or was left out by a failure.
+pub(crate) fn finish_root(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    response: &mut Response,
+) {
+    finish(doc, operation_name, variables, response, false);
+}
+
+/// Puts a whole answer of async-graphql's resolvers in selection order (see the module's
+/// documentation), reading and removing the `__typename`s [`inject_typenames`] added.
+pub(crate) fn finish_resolved(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    response: &mut Response,
+) {
+    finish(doc, operation_name, variables, response, true);
+}
+
+fn finish(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    response: &mut Response,
+    deep: bool,
+) {
+    let Some(op) = operation(doc, operation_name) else {
+        return;
+    };
+    let info = schema_info();
+    let root_type = match op.ty {
+        OperationType::Query => info.query.as_str(),
+        _ => info.mutation.as_deref().unwrap_or_default(),
+    };
+    let pass = Pass {
+        info,
+        doc: Document {
+            fragments: &doc.fragments,
+            variables,
+        },
+        deep,
+    };
+    let ok = match &mut response.data {
+        // Nothing ran: a refused request, or every root field skipped.
+        Value::Null if response.errors.is_empty() => {
+            response.data = Value::Object(IndexMap::new());
+            true
+        }
+        Value::Null => true,
+        data => pass.object(data, root_type, vec![&op.selection_set]),
+    };
+    if !ok {
+        response.data = Value::Null;
+    }
+}
+
+/// The operation a request runs.
+pub(crate) fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+struct Pass<'a> {
+    info: &'a SchemaInfo,
+    doc: Document<'a>,
+    /// Below the root too (the resolvers mode); else the root only.
+    deep: bool,
+}
+
+/// A field async-graphql answers from its own registry, left as it is.
+fn introspection(name: &str) -> Option<FieldType> {
+    let ty = |nullable| FieldType {
+        named: String::new(),
+        nullable,
+        list: None,
+        composite: false,
+    };
+    match name {
+        "__typename" | "__schema" => Some(ty(false)),
+        "__type" => Some(ty(true)),
+        _ => None,
+    }
+}
+
+impl<'a> Pass<'a> {
+    /// Rebuilds the object `value` of static type `ty`; `false` when it must be null.
+    fn object(&self, value: &mut Value, ty: &str, sets: Vec<&'a Positioned<SelectionSet>>) -> bool {
+        let Value::Object(map) = value else {
+            return true;
+        };
+        let concrete = match map.shift_remove(TYPENAME_KEY) {
+            Some(Value::String(name)) => name,
+            _ => ty.to_string(),
+        };
+        let mut out = IndexMap::with_capacity(map.len());
+        for group in collect(self.doc, self.info, &concrete, sets) {
+            let name = group.name();
+            let Some(field) = self
+                .info
+                .field(&concrete, name)
+                .cloned()
+                .or_else(|| introspection(name))
+            else {
+                continue;
+            };
+            let mut v = map.shift_remove(group.key).unwrap_or(Value::Null);
+            let ok = match &v {
+                Value::Null => field.nullable,
+                _ if !self.deep || !field.composite => true,
+                _ => self.value(&mut v, &field, group.fields.iter().copied()),
+            };
+            if !ok && !field.nullable {
+                return false;
+            }
+            if !ok {
+                v = Value::Null;
+            }
+            out.insert(Name::new(group.key), v);
+        }
+        *map = out;
+        true
+    }
+
+    /// Rebuilds a composite field's value; `false` when it must be null.
+    fn value(
+        &self,
+        v: &mut Value,
+        field: &FieldType,
+        fields: impl Iterator<Item = &'a Positioned<Field>> + Clone,
+    ) -> bool {
+        let sets = || fields.clone().map(|f| &f.node.selection_set).collect();
+        match (v, field.list) {
+            (Value::List(items), Some(items_nullable)) => {
+                for item in items.iter_mut() {
+                    let ok = match item {
+                        Value::Null => items_nullable,
+                        _ => self.object(item, &field.named, sets()),
+                    };
+                    if !ok && !items_nullable {
+                        return false;
+                    }
+                    if !ok {
+                        *item = Value::Null;
+                    }
+                }
+                true
+            }
+            (v, _) => self.object(v, &field.named, sets()),
+        }
+    }
+}
+
+/// Adds `_hnTypename: __typename` to every selection set of `doc` but those under
+/// introspection fields (their types are all objects).
+pub(crate) fn inject_typenames(doc: &mut ExecutableDocument) {
+    fn visit(set: &mut Positioned<SelectionSet>) {
+        let pos = set.pos;
+        for item in &mut set.node.items {
+            match &mut item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if !field.node.selection_set.node.items.is_empty()
+                        && !matches!(name, "__schema" | "__type")
+                    {
+                        visit(&mut field.node.selection_set);
+                    }
+                }
+                Selection::InlineFragment(inline) => visit(&mut inline.node.selection_set),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        let field = Field {
+            alias: Some(Positioned::new(Name::new(TYPENAME_KEY), pos)),
+            name: Positioned::new(Name::new("__typename"), pos),
+            arguments: Vec::new(),
+            directives: Vec::new(),
+            selection_set: Positioned::new(SelectionSet::default(), pos),
+        };
+        set.node.items.push(Positioned::new(
+            Selection::Field(Positioned::new(field, pos)),
+            pos,
+        ));
+    }
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => visit(&mut op.node.selection_set),
+        DocumentOperations::Multiple(ops) => {
+            for op in ops.values_mut() {
+                visit(&mut op.node.selection_set);
+            }
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        visit(&mut fragment.node.selection_set);
+    }
+}
