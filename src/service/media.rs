@@ -15,6 +15,7 @@ use crate::storage::blob_key;
 use crate::storage::spool::{self, SpoolError, Spooled};
 use crate::store;
 use crate::store::media::{LibraryPage, MediaFilter, NewMedia};
+use crate::store::rows::MediaColumns;
 
 /// Most ids one bulk mutation takes.
 pub(crate) const MAX_BULK_IDS: usize = 100;
@@ -278,6 +279,28 @@ impl Services {
 
     pub(crate) async fn library_count(&self, viewer: Uuid, filter: &MediaFilter) -> AppResult<u64> {
         store::media::library_count(&self.db, viewer, filter).await
+    }
+
+    /// The first `limit` media each of the viewer's `integrations` brought, newest taken
+    /// first, after `after`: one statement for them all.
+    pub(crate) async fn library_by_source(
+        &self,
+        viewer: Uuid,
+        integrations: &[Uuid],
+        after: Option<(Option<DateTime<Utc>>, Uuid)>,
+        limit: u64,
+        columns: MediaColumns,
+    ) -> AppResult<Vec<(Uuid, media::Model)>> {
+        Ok(store::sources::pages(&self.db, viewer, integrations, after, limit, columns).await?)
+    }
+
+    /// How many media each of the viewer's `integrations` brought.
+    pub(crate) async fn library_count_by_source(
+        &self,
+        viewer: Uuid,
+        integrations: &[Uuid],
+    ) -> AppResult<Vec<(Uuid, i64)>> {
+        Ok(store::sources::counts(&self.db, viewer, integrations).await?)
     }
 
     /// Loads the viewer's originals with these ids (deleted or not), all or `NOT_FOUND`.

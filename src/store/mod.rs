@@ -12,6 +12,7 @@ pub(crate) mod media;
 pub(crate) mod quota;
 pub(crate) mod refresh_tokens;
 pub(crate) mod rows;
+pub(crate) mod sources;
 mod sql;
 pub(crate) mod upload_sessions;
 pub(crate) mod users;

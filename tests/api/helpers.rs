@@ -8,6 +8,8 @@ use hypernet::db::Db;
 use sea_orm::{ConnectionTrait, Database, DbBackend};
 use serde_json::{Value, json};
 
+use crate::ordered::Json;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
@@ -71,6 +73,32 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestApp {
+    /// A second server on this one's database and data directory, configured by
+    /// `configure` (it keeps neither alive: `self` does).
+    pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::defaults();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = self.data_dir.path().to_path_buf();
+        config.registration = RegistrationMode::Open;
+        config.db_max_connections = 8;
+        config.jwt_secret = None;
+        config.maintenance_interval_secs = 0;
+        config.database_url = Some(self.database_url.clone());
+        configure(&mut config);
+        let app = App::build(config).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        tokio::spawn(app.run(std::future::pending()));
+        TestApp {
+            address,
+            database_url: self.database_url.clone(),
+            client: self.client.clone(),
+            db,
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            postgres: None,
+        }
+    }
+
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
     }
@@ -158,6 +186,20 @@ impl TestApp {
         }
         let res = req.send().await.expect("request");
         res.json().await.expect("json body")
+    }
+
+    /// POSTs one GraphQL operation and returns the response body as the server wrote it,
+    /// keys in order.
+    pub async fn gql_ordered(&self, query: &str, variables: Value, token: Option<&str>) -> Json {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request");
+        Json::parse(&res.text().await.expect("body"))
     }
 
     /// POSTs any JSON body to `/graphql`.

@@ -186,6 +186,11 @@ pub(crate) enum Total {
         owner: Uuid,
         filter: MediaFilter,
     },
+    /// What one integration brought.
+    Source {
+        owner: Uuid,
+        source: Uuid,
+    },
     Albums(Uuid),
     Integrations(Uuid),
     Trash(Uuid),

@@ -19,7 +19,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Positioned, Response, Value, Variables};
+use async_graphql::{Name, PathSegment, Positioned, Response, Value, Variables};
 
 use super::collect::{Document, collect};
 use super::schema::{FieldType, SchemaInfo};
@@ -65,13 +65,15 @@ fn finish(
         OperationType::Query => info.query.as_str(),
         _ => info.mutation.as_deref().unwrap_or_default(),
     };
-    let pass = Pass {
+    let mut pass = Pass {
         info,
         doc: Document {
             fragments: &doc.fragments,
             variables,
         },
         deep,
+        path: Vec::new(),
+        reached: Vec::new(),
     };
     let ok = match &mut response.data {
         // Nothing ran: a refused request, or every root field skipped.
@@ -84,6 +86,14 @@ fn finish(
     };
     if !ok {
         response.data = Value::Null;
+    }
+    if deep {
+        // As graphql-js (and the planned executor) report them: the error of each null that
+        // was written or that nulled a parent, not those of fields a failed sibling cut off.
+        let reached = pass.reached;
+        response
+            .errors
+            .retain(|e| e.path.is_empty() || reached.contains(&e.path));
     }
 }
 
@@ -107,6 +117,10 @@ struct Pass<'a> {
     doc: Document<'a>,
     /// Below the root too (the resolvers mode); else the root only.
     deep: bool,
+    /// Where the pass is.
+    path: Vec<PathSegment>,
+    /// Every path where the pass met a null or a field left out.
+    reached: Vec<Vec<PathSegment>>,
 }
 
 /// A field async-graphql answers from its own registry, left as it is.
@@ -126,7 +140,12 @@ fn introspection(name: &str) -> Option<FieldType> {
 
 impl<'a> Pass<'a> {
     /// Rebuilds the object `value` of static type `ty`; `false` when it must be null.
-    fn object(&self, value: &mut Value, ty: &str, sets: Vec<&'a Positioned<SelectionSet>>) -> bool {
+    fn object(
+        &mut self,
+        value: &mut Value,
+        ty: &str,
+        sets: Vec<&'a Positioned<SelectionSet>>,
+    ) -> bool {
         let Value::Object(map) = value else {
             return true;
         };
@@ -146,11 +165,16 @@ impl<'a> Pass<'a> {
                 continue;
             };
             let mut v = map.shift_remove(group.key).unwrap_or(Value::Null);
+            self.path.push(PathSegment::Field(group.key.to_string()));
             let ok = match &v {
-                Value::Null => field.nullable,
+                Value::Null => {
+                    self.reached.push(self.path.clone());
+                    field.nullable
+                }
                 _ if !self.deep || !field.composite => true,
                 _ => self.value(&mut v, &field, group.fields.iter().copied()),
             };
+            self.path.pop();
             if !ok && !field.nullable {
                 return false;
             }
@@ -165,7 +189,7 @@ impl<'a> Pass<'a> {
 
     /// Rebuilds a composite field's value; `false` when it must be null.
     fn value(
-        &self,
+        &mut self,
         v: &mut Value,
         field: &FieldType,
         fields: impl Iterator<Item = &'a Positioned<Field>> + Clone,
@@ -173,11 +197,16 @@ impl<'a> Pass<'a> {
         let sets = || fields.clone().map(|f| &f.node.selection_set).collect();
         match (v, field.list) {
             (Value::List(items), Some(items_nullable)) => {
-                for item in items.iter_mut() {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.path.push(PathSegment::Index(i));
                     let ok = match item {
-                        Value::Null => items_nullable,
+                        Value::Null => {
+                            self.reached.push(self.path.clone());
+                            items_nullable
+                        }
                         _ => self.object(item, &field.named, sets()),
                     };
+                    self.path.pop();
                     if !ok && !items_nullable {
                         return false;
                     }

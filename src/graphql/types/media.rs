@@ -441,17 +441,36 @@ impl LibraryArgs {
                     sort: self.sort,
                     descending: self.descending,
                     after: self.cursor.clone(),
-                    limit: self.page.limit + 1,
+                    limit: self.read_limit(),
                     columns,
                 },
             )
             .await?;
+        Ok(self.finish(rows))
+    }
+
+    /// Where the page starts in the newest-taken-first order: `(taken_at, id)` (only for
+    /// the default order, which `Integration.media` always has).
+    pub(crate) fn after_taken(&self) -> Option<(Option<DateTime<Utc>>, Uuid)> {
+        match &self.cursor {
+            Some((SortValue::Time(t), id)) => Some((*t, *id)),
+            _ => None,
+        }
+    }
+
+    /// How many rows to read: one more than the page, to know whether there is a next.
+    pub(crate) fn read_limit(&self) -> u64 {
+        self.page.limit + 1
+    }
+
+    /// The page of `rows` read with [`Self::read_limit`].
+    pub(crate) fn finish(&self, rows: Vec<media::Model>) -> LibraryRows {
         let (rows, has_previous, has_next) = connection::finish(&self.page, rows);
-        Ok(LibraryRows {
+        LibraryRows {
             rows,
             has_previous,
             has_next,
-        })
+        }
     }
 
     /// The cursor of `m` in this page's order.

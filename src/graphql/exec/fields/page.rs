@@ -1,5 +1,6 @@
 //! The pages of lists: connections, their edges and `PageInfo`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{ServerError, Value};
@@ -7,6 +8,7 @@ use async_graphql::{ServerError, Value};
 use super::link::objects;
 use super::media::time;
 use futures_util::future::join_all;
+use uuid::Uuid;
 
 use super::unknown;
 use crate::error::AppError;
@@ -57,12 +59,13 @@ async fn total_counts(cx: &Cx, parents: &[Obj]) -> Vec<Out> {
         _ => None,
     });
     let link_counts = cx.loaders.link_counts.load_many(link_keys).await;
+    let source_counts = source_counts(cx, &totals).await;
     // The lists counted by a statement of their own, each once.
     let mut lists: Vec<(String, &Total)> = Vec::new();
     let list_of: Vec<Option<usize>> = totals
         .iter()
         .map(|t| match t {
-            Some(Total::Known(_) | Total::Links { .. }) | None => None,
+            Some(Total::Known(_) | Total::Links { .. } | Total::Source { .. }) | None => None,
             Some(t) => {
                 let key = format!("{t:?}");
                 Some(match lists.iter().position(|(k, _)| *k == key) {
@@ -98,9 +101,31 @@ async fn total_counts(cx: &Cx, parents: &[Obj]) -> Vec<Out> {
                 )),
                 Err(e) => Out::Err(e.clone()),
             },
+            (Some(Total::Source { source, .. }), _) => match &source_counts {
+                Ok(found) => Out::Value(Value::from(found.get(source).copied().unwrap_or(0))),
+                Err(e) => Out::Err(e.clone()),
+            },
             _ => Out::Null,
         })
         .collect()
+}
+
+/// The counts of the pages of `Integration.media`: one statement per owner (one in practice).
+async fn source_counts(
+    cx: &Cx,
+    totals: &[Option<&Total>],
+) -> Result<HashMap<Uuid, i64>, async_graphql::Error> {
+    let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for total in totals.iter().flatten() {
+        if let Total::Source { owner, source } = total {
+            by_owner.entry(*owner).or_default().push(*source);
+        }
+    }
+    let mut counts = HashMap::new();
+    for (owner, sources) in by_owner {
+        counts.extend(cx.services.library_count_by_source(owner, &sources).await?);
+    }
+    Ok(counts)
 }
 
 async fn count_list(cx: &Cx, total: &Total) -> Out {
@@ -113,7 +138,7 @@ async fn count_list(cx: &Cx, total: &Total) -> Out {
         Total::Audit(owner) => svc.audit_count(*owner).await,
         Total::UserLinks { owner, types } => svc.user_links_count(*owner, types.as_deref()).await,
         Total::Known(n) => return Out::Value(Value::from(*n)),
-        Total::Links { .. } => return Out::Null,
+        Total::Links { .. } | Total::Source { .. } => return Out::Null,
     };
     match n {
         Ok(n) => Out::Value(Value::from(n as i64)),

@@ -53,7 +53,11 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                 let args = args.clone();
                 Box::pin(async move {
                     let page = args.read(&cx.services, owner, columns).await?;
-                    Ok(library_conn(&args, owner, page))
+                    let total = Total::Library {
+                        owner,
+                        filter: args.filter.clone(),
+                    };
+                    Ok(library_conn(&args, total, page))
                 })
             })
         }
@@ -274,7 +278,7 @@ fn conn<T, C>(
 }
 
 /// A page of the library.
-pub(super) fn library_conn(args: &LibraryArgs, owner: Uuid, page: LibraryRows) -> Obj {
+pub(super) fn library_conn(args: &LibraryArgs, total: Total, page: LibraryRows) -> Obj {
     let edges = page
         .rows
         .into_iter()
@@ -289,9 +293,6 @@ pub(super) fn library_conn(args: &LibraryArgs, owner: Uuid, page: LibraryRows) -
         edges,
         has_previous: page.has_previous,
         has_next: page.has_next,
-        total: Total::Library {
-            owner,
-            filter: args.filter.clone(),
-        },
+        total,
     }))
 }
