@@ -163,9 +163,13 @@ async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::R
     let variables = request.variables.clone();
     let operation_name = request.operation_name.clone();
     let resolvers = state.executor == ExecutorMode::Resolvers;
+    let mut doc = reorder::merged_mutation(&parsed.doc, operation_name.as_deref());
     if resolvers {
-        let mut doc = parsed.doc.clone();
-        reorder::inject_typenames(&mut doc);
+        let mut injected = doc.take().unwrap_or_else(|| parsed.doc.clone());
+        reorder::inject_typenames(&mut injected);
+        doc = Some(injected);
+    }
+    if let Some(doc) = doc {
         request.set_parsed_query(doc);
     }
     let mut response = state.schema.execute(request).await;

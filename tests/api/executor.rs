@@ -316,3 +316,26 @@ async fn every_shape_of_a_screen_costs_the_same_statements_whatever_its_size() {
         assert!(source.is_string(), "{node}");
     }
 }
+
+#[tokio::test]
+async fn a_mutation_selected_twice_under_one_key_runs_once() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let res = app
+        .gql_ordered(
+            "mutation { made: createAlbum(input: { name: \"Once\" }) { album { id } }
+                        made: createAlbum(input: { name: \"Once\" }) { album { name } } }",
+            json!({}),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(res.at("data.made.album").keys(), ["id", "name"], "{res}");
+    let albums = app
+        .ok(
+            "{ viewer { albums { totalCount } } }",
+            json!({}),
+            &ann.access_token,
+        )
+        .await;
+    assert_eq!(albums["viewer"]["albums"]["totalCount"], 1, "{albums}");
+}

@@ -264,3 +264,64 @@ pub(crate) fn inject_typenames(doc: &mut ExecutableDocument) {
         visit(&mut fragment.node.selection_set);
     }
 }
+
+/// A copy of `doc` whose mutation has its root fields that share a response key (the same
+/// field with the same arguments and no directives) merged into the first of them, their
+/// selections concatenated; `None` when there is nothing to merge. The spec's CollectFields
+/// makes them one field, executed once; async-graphql would run the mutation once per
+/// occurrence. Validation refuses fields of one key that differ otherwise.
+pub(crate) fn merged_mutation(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<ExecutableDocument> {
+    let op = operation(doc, operation_name)?;
+    if op.ty != OperationType::Mutation {
+        return None;
+    }
+    let mut keys = std::collections::HashSet::new();
+    let repeated = op
+        .selection_set
+        .node
+        .items
+        .iter()
+        .any(|item| match &item.node {
+            Selection::Field(f) => !keys.insert(f.node.response_key().node.as_str()),
+            _ => false,
+        });
+    if !repeated {
+        return None;
+    }
+    let mut doc = doc.clone();
+    let op = match (&mut doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => &mut op.node,
+        (DocumentOperations::Multiple(ops), Some(name)) => &mut ops.get_mut(name)?.node,
+        (DocumentOperations::Multiple(ops), None) => &mut ops.values_mut().next()?.node,
+    };
+    let items = std::mem::take(&mut op.selection_set.node.items);
+    let mut kept: Vec<Positioned<Selection>> = Vec::with_capacity(items.len());
+    for item in items {
+        if let Selection::Field(field) = &item.node
+            && field.node.directives.is_empty()
+        {
+            let same = kept.iter_mut().find_map(|k| match &mut k.node {
+                Selection::Field(f)
+                    if f.node.directives.is_empty()
+                        && f.node.response_key().node == field.node.response_key().node
+                        && f.node.name.node == field.node.name.node
+                        && f.node.arguments == field.node.arguments =>
+                {
+                    Some(f)
+                }
+                _ => None,
+            });
+            if let Some(first) = same {
+                let more = field.node.selection_set.node.items.iter().cloned();
+                first.node.selection_set.node.items.extend(more);
+                continue;
+            }
+        }
+        kept.push(item);
+    }
+    op.selection_set.node.items = kept;
+    Some(doc)
+}
