@@ -5,6 +5,7 @@ mod accounts;
 mod albums;
 mod cli;
 mod content;
+mod docgen;
 mod fixtures;
 mod graph;
 mod helpers;
