@@ -166,6 +166,7 @@ async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::R
     let mut doc = reorder::merged_mutation(&parsed.doc, operation_name.as_deref());
     if resolvers {
         let mut injected = doc.take().unwrap_or_else(|| parsed.doc.clone());
+        reorder::expand_union_conditions(&mut injected);
         reorder::inject_typenames(&mut injected);
         doc = Some(injected);
     }

@@ -148,7 +148,7 @@ async fn execute_root(
             key: key.to_string(),
             name: group.name().to_string(),
             prefix: Vec::new(),
-            pos: field.pos,
+            locations: group.fields.iter().map(|f| f.pos).collect(),
             children: planner.children(&ty, &group),
             ty,
             answer: Answer::Typename,

@@ -29,8 +29,9 @@ pub(crate) struct Entry {
     pub name: String,
     /// `,"key":` (no comma before the first key).
     pub prefix: Vec<u8>,
-    /// Where the field is in the document, for its errors.
-    pub pos: Pos,
+    /// Where the fields of the key are in the document, for their errors (one error for
+    /// all of them, as graphql-js reports it).
+    pub locations: Vec<Pos>,
     pub ty: FieldType,
     pub answer: Answer,
     /// For an object field: a plan per object type its values can have.
@@ -146,7 +147,7 @@ impl<'a> Planner<'a> {
             key: group.key.to_string(),
             name: group.name().to_string(),
             prefix: prefix.clone(),
-            pos: field.pos,
+            locations: group.fields.iter().map(|f| f.pos).collect(),
             ty,
             answer,
             children,

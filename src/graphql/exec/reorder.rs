@@ -74,27 +74,45 @@ fn finish(
         deep,
         path: Vec::new(),
         reached: Vec::new(),
+        visited: Vec::new(),
     };
-    let ok = match &mut response.data {
-        // Nothing ran: a refused request, or every root field skipped.
-        Value::Null if response.errors.is_empty() => {
-            response.data = Value::Object(IndexMap::new());
-            true
-        }
-        Value::Null => true,
-        data => pass.object(data, root_type, vec![&op.selection_set]),
-    };
+    if response.data == Value::Null {
+        // async-graphql answers null when no root field gave a value: every one was skipped
+        // (an empty object), or every one failed (which the pass below finds).
+        response.data = Value::Object(IndexMap::new());
+    }
+    let ok = pass.object(&mut response.data, root_type, vec![&op.selection_set]);
     if !ok {
         response.data = Value::Null;
     }
-    if deep {
-        // As graphql-js (and the planned executor) report them: the error of each null that
-        // was written or that nulled a parent, not those of fields a failed sibling cut off.
-        let reached = pass.reached;
-        response
-            .errors
-            .retain(|e| e.path.is_empty() || reached.contains(&e.path));
+    // As graphql-js (and the planned executor) report them: the error of each null that was
+    // written or that nulled a parent, not those of fields a failed sibling cut off. Below
+    // the root, the planned executor's own errors are already so.
+    let (reached, visited) = (pass.reached, pass.visited);
+    response.errors.retain(|e| match e.path.first() {
+        None => true,
+        Some(_) if deep => reached.contains(&e.path),
+        Some(root) => visited.contains(root),
+    });
+    // A key selected twice is one field, with one error: async-graphql resolves (and fails)
+    // each selection of it apart (the root's, and everything in the resolvers mode).
+    let mut kept: Vec<async_graphql::ServerError> = Vec::new();
+    for err in std::mem::take(&mut response.errors) {
+        match kept
+            .iter_mut()
+            .find(|k| !k.path.is_empty() && k.path == err.path && k.message == err.message)
+        {
+            Some(k) => {
+                for at in err.locations {
+                    if !k.locations.contains(&at) {
+                        k.locations.push(at);
+                    }
+                }
+            }
+            None => kept.push(err),
+        }
     }
+    response.errors = kept;
 }
 
 /// The operation a request runs.
@@ -121,6 +139,8 @@ struct Pass<'a> {
     path: Vec<PathSegment>,
     /// Every path where the pass met a null or a field left out.
     reached: Vec<Vec<PathSegment>>,
+    /// The root keys the pass went through.
+    visited: Vec<PathSegment>,
 }
 
 /// A field async-graphql answers from its own registry, left as it is.
@@ -165,6 +185,9 @@ impl<'a> Pass<'a> {
                 continue;
             };
             let mut v = map.shift_remove(group.key).unwrap_or(Value::Null);
+            if self.path.is_empty() {
+                self.visited.push(PathSegment::Field(group.key.to_string()));
+            }
             self.path.push(PathSegment::Field(group.key.to_string()));
             let ok = match &v {
                 Value::Null => {
@@ -324,4 +347,227 @@ pub(crate) fn merged_mutation(
     }
     op.selection_set.node.items = kept;
     Some(doc)
+}
+
+/// Rewrites every fragment whose type condition is a union (inline, or a named fragment's
+/// spread) into one inline fragment per member of the union that the selection's type can
+/// be. async-graphql applies a fragment only when its condition is the object's type or an
+/// interface of it, so it drops `... on TrashItem { … }` on a `Media`; the spec applies it
+/// (DoesFragmentTypeApply). For each object type, exactly one of the new fragments applies,
+/// where the old one stood, so the fields and their order are unchanged.
+pub(crate) fn expand_union_conditions(doc: &mut ExecutableDocument) {
+    let info = schema_info();
+    let fragments = doc.fragments.clone();
+    let expander = Expander {
+        info,
+        fragments: &fragments,
+    };
+    let root = |op: &OperationDefinition| match op.ty {
+        OperationType::Query => info.query.clone(),
+        _ => info.mutation.clone().unwrap_or_default(),
+    };
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => {
+            let ty = root(&op.node);
+            expander.set(&mut op.node.selection_set, &ty, 0);
+        }
+        DocumentOperations::Multiple(ops) => {
+            for op in ops.values_mut() {
+                let ty = root(&op.node);
+                expander.set(&mut op.node.selection_set, &ty, 0);
+            }
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        let ty = fragment.node.type_condition.node.on.node.to_string();
+        expander.set(&mut fragment.node.selection_set, &ty, 0);
+    }
+    // Fragments whose every spread was inlined are unused now, which validation refuses.
+    let mut used = std::collections::HashSet::new();
+    let mut todo: Vec<&Positioned<SelectionSet>> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set)
+        .collect();
+    while let Some(set) = todo.pop() {
+        for item in &set.node.items {
+            match &item.node {
+                Selection::Field(f) => todo.push(&f.node.selection_set),
+                Selection::InlineFragment(i) => todo.push(&i.node.selection_set),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if used.insert(name.clone())
+                        && let Some(f) = doc.fragments.get(name)
+                    {
+                        todo.push(&f.node.selection_set);
+                    }
+                }
+            }
+        }
+    }
+    doc.fragments.retain(|name, _| used.contains(name));
+    // And variables used only in fragments that could never apply. (The type of an argument's
+    // value has no public name in async-graphql: its variables are read by making it constant.)
+    let mut variables = std::collections::HashSet::new();
+    macro_rules! note_variables {
+        ($value:expr, $out:expr) => {{
+            let _ = $value.clone().into_const_with(|name| {
+                $out.insert(name);
+                Ok::<_, std::convert::Infallible>(Value::Null)
+            });
+        }};
+    }
+    let mut todo: Vec<&Positioned<SelectionSet>> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set)
+        .chain(doc.fragments.values().map(|f| &f.node.selection_set))
+        .collect();
+    while let Some(set) = todo.pop() {
+        for item in &set.node.items {
+            for d in item.node.directives() {
+                for (_, v) in &d.node.arguments {
+                    note_variables!(v.node, variables);
+                }
+            }
+            match &item.node {
+                Selection::Field(f) => {
+                    for (_, v) in &f.node.arguments {
+                        note_variables!(v.node, variables);
+                    }
+                    todo.push(&f.node.selection_set);
+                }
+                Selection::InlineFragment(i) => todo.push(&i.node.selection_set),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let keep_used = |op: &mut Positioned<OperationDefinition>| {
+        op.node
+            .variable_definitions
+            .retain(|d| variables.contains(&d.node.name.node));
+    };
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => keep_used(op),
+        DocumentOperations::Multiple(ops) => ops.values_mut().for_each(keep_used),
+    }
+}
+
+struct Expander<'a> {
+    info: &'a SchemaInfo,
+    fragments: &'a std::collections::HashMap<
+        Name,
+        Positioned<async_graphql::parser::types::FragmentDefinition>,
+    >,
+}
+
+impl Expander<'_> {
+    /// The members of `condition` when it is a union, among the types `ty` can be.
+    fn members(&self, condition: &str, ty: &str) -> Option<Vec<String>> {
+        let union = self.info.get(condition)?;
+        if !union.fields.is_empty() || union.possible == [condition] {
+            return None;
+        }
+        let possible = &self.info.get(ty)?.possible;
+        Some(
+            union
+                .possible
+                .iter()
+                .filter(|m| possible.contains(m))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Whether an object can be of both types.
+    fn overlaps(&self, a: &str, b: &str) -> bool {
+        match (self.info.get(a), self.info.get(b)) {
+            (Some(a), Some(b)) => a.possible.iter().any(|t| b.possible.contains(t)),
+            _ => true,
+        }
+    }
+
+    fn set(&self, set: &mut Positioned<SelectionSet>, ty: &str, depth: usize) {
+        use async_graphql::parser::types::{InlineFragment, TypeCondition};
+        // Documents are bounded in depth; the bound only guards against a cycle.
+        if depth > 64 {
+            return;
+        }
+        let items = std::mem::take(&mut set.node.items);
+        for mut item in items {
+            let pos = item.pos;
+            let (condition, guarded) = match &item.node {
+                Selection::InlineFragment(inline) => match &inline.node.type_condition {
+                    Some(c) => {
+                        let on = c.node.on.node.as_str();
+                        let guarded = self.members(on, ty).map(|members| {
+                            let selection = inline.node.selection_set.clone();
+                            (members, selection, inline.node.directives.clone())
+                        });
+                        (Some(on), guarded)
+                    }
+                    None => (None, None),
+                },
+                Selection::FragmentSpread(spread) => {
+                    match self.fragments.get(&spread.node.fragment_name.node) {
+                        Some(f) => {
+                            let on = f.node.type_condition.node.on.node.as_str();
+                            let guarded = self.members(on, ty).map(|members| {
+                                let selection = f.node.selection_set.clone();
+                                (members, selection, spread.node.directives.clone())
+                            });
+                            (Some(on), guarded)
+                        }
+                        None => (None, None),
+                    }
+                }
+                Selection::Field(_) => (None, None),
+            };
+            // A fragment that can never apply here (inlined under one member of a union, it
+            // may name another): validation refuses it, and it would select nothing.
+            if condition.is_some_and(|on| !self.overlaps(on, ty)) {
+                continue;
+            }
+            // A union's members, the selection it guards and the fragment's directives.
+            if let Some((members, selection, directives)) = guarded {
+                for member in members {
+                    let mut selection_set = selection.clone();
+                    self.set(&mut selection_set, &member, depth + 1);
+                    let on = Positioned::new(Name::new(&member), pos);
+                    let inline = InlineFragment {
+                        type_condition: Some(Positioned::new(TypeCondition { on }, pos)),
+                        directives: directives.clone(),
+                        selection_set,
+                    };
+                    set.node.items.push(Positioned::new(
+                        Selection::InlineFragment(Positioned::new(inline, pos)),
+                        pos,
+                    ));
+                }
+                continue;
+            }
+            match &mut item.node {
+                Selection::Field(f) => {
+                    let child = self
+                        .info
+                        .field(ty, f.node.name.node.as_str())
+                        .filter(|t| t.composite)
+                        .map(|t| t.named.clone());
+                    if let Some(child) = child {
+                        self.set(&mut f.node.selection_set, &child, depth + 1);
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    let inner = i
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map_or_else(|| ty.to_string(), |c| c.node.on.node.to_string());
+                    self.set(&mut i.node.selection_set, &inner, depth + 1);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+            set.node.items.push(item);
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! Objects are written optimistically and cut back to where they started when one of
 //! their non-null fields turns out null: errors are rare, so nothing is checked twice.
 
-use async_graphql::{PathSegment, ServerError};
+use async_graphql::{PathSegment, Pos, ServerError};
 
 use super::plan::{Answer, Entry, Plan};
 use super::run::{Done, Ref, Slot, Slots};
@@ -46,7 +46,7 @@ impl Writer {
                 }
                 Answer::Failed(err) => {
                     self.path.push(PathSegment::Field(entry.key.clone()));
-                    self.report(err.clone());
+                    self.report(entry, err.clone());
                     self.path.pop();
                     self.null_unless_required(entry)
                 }
@@ -97,7 +97,10 @@ impl Writer {
                     "a resolver gave null for the non-null field `{}`",
                     entry.name
                 ));
-                self.report(async_graphql::Error::from(err).into_server_error(entry.pos));
+                self.report(
+                    entry,
+                    async_graphql::Error::from(err).into_server_error(Pos::default()),
+                );
                 false
             }
             Slot::Value(v) => {
@@ -109,7 +112,7 @@ impl Writer {
                 true
             }
             Slot::Err(err) => {
-                self.report(err.clone().into_server_error(entry.pos));
+                self.report(entry, err.clone().into_server_error(Pos::default()));
                 false
             }
             Slot::One(r) => self.child(entry, slots, *r),
@@ -153,8 +156,9 @@ impl Writer {
         true
     }
 
-    fn report(&mut self, mut err: ServerError) {
+    fn report(&mut self, entry: &Entry, mut err: ServerError) {
         err.path = self.path.clone();
+        err.locations = entry.locations.clone();
         self.errors.push(err);
     }
 }

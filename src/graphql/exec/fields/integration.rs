@@ -115,7 +115,7 @@ fn media(f: &FieldCx) -> Result<Answer, ServerError> {
                 .iter()
                 .map(|p| match p {
                     Obj::Integration(i) => {
-                        let page = args.finish(rows.remove(&i.id).unwrap_or_default());
+                        let page = args.finish(rows.get(&i.id).cloned().unwrap_or_default());
                         let total = Total::Source {
                             owner: i.user_id,
                             source: i.id,
