@@ -11,14 +11,18 @@
 //!
 //! What still goes through async-graphql's own resolvers, and why:
 //! - the root fields' resolvers themselves (`viewer`, `node`, `nodes`, `traverse`, and each
-//!   mutation, run one after another as the spec wants); [`reorder::finish_root`] puts the
-//!   root keys in selection order afterwards and applies null propagation at the root,
-//!   because async-graphql inserts them as they complete and drops a field that failed;
+//!   mutation, run one after another as the spec wants): they are where arguments meet the
+//!   services, and async-graphql calls them. [`reorder::finish_root`] then puts the root keys
+//!   in selection order and applies null propagation at the root (async-graphql inserts root
+//!   values as they complete and leaves out a field that failed), and
+//!   [`reorder::merged_mutation`] makes a mutation selected twice under one key one field, so
+//!   that it runs once;
 //! - introspection (`__schema`, `__type`): async-graphql answers it from its registry, and
-//!   its resolvers complete at once, in selection order;
+//!   its resolvers complete at once, so in selection order;
 //! - everything, when the server runs with `HYPERNET_EXECUTOR=resolvers`: the reference the
-//!   differential tests compare this executor with. [`reorder`] then puts async-graphql's
-//!   whole answer in selection order.
+//!   differential tests compare this executor with. [`reorder`] then rewrites the document
+//!   around two async-graphql bugs (fragments on unions; empty selections) and puts its whole
+//!   answer in selection order, with the errors graphql-js would report.
 //!
 //! Each object type's fields are answered by a table in [`fields`]; a field that reads only
 //! the object in hand is written straight from it, the others resolve through the request's

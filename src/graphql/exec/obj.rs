@@ -69,9 +69,13 @@ pub(crate) enum Out {
     Err(async_graphql::Error),
 }
 
-impl<E: Into<async_graphql::Error>> From<Result<Out, E>> for Out {
-    fn from(result: Result<Out, E>) -> Self {
-        result.unwrap_or_else(|e| Out::Err(e.into()))
+/// An object, or the error that stands in its place.
+impl<E: Into<async_graphql::Error>> From<Result<Obj, E>> for Out {
+    fn from(result: Result<Obj, E>) -> Self {
+        match result {
+            Ok(obj) => Out::One(obj),
+            Err(e) => Out::Err(e.into()),
+        }
     }
 }
 

@@ -250,15 +250,6 @@ where
     })
 }
 
-impl From<Result<Obj, AppError>> for Out {
-    fn from(result: Result<Obj, AppError>) -> Self {
-        match result {
-            Ok(obj) => Out::One(obj),
-            Err(e) => Out::Err(e.into()),
-        }
-    }
-}
-
 /// A page of a list from its rows (fetched with one more than the page size).
 fn conn<T, C>(
     kind: ConnKind,
