@@ -1,6 +1,8 @@
 -- wrk script for POST /graphql. bench/run prepends a config block that defines:
 --   PEER       "hypernet" or "postgraphile"
---   SCENARIO   one of node, album_page, library_page, deep_page, traverse, write
+--   SCENARIO   node, deep_page, traverse, write, or a page of the viewer's (album_page and its
+--              shapes, library_page, timeline)
+--   DOCUMENT   the GraphQL document this peer is sent for SCENARIO (bench/run: DOCUMENTS)
 --   TOKENS     access tokens, TOKENS[u] for seeded user u
 --   NUSERS, NMEDIA, NALBUMS, LPA (links per album), CAP (write slots per album)
 --   DEEP_CURSORS  DEEP_CURSORS[u] = cursor 5,000 rows into user u's library (deep_page)
@@ -32,17 +34,6 @@ local function album_id(u, a)
   return b64url(string.format("Album:%08x00004000a000%012x", u, a))
 end
 
-local ALBUM_PAGE = "query{viewer{albums(first:20){edges{node{id name media(first:50){edges{node{id filename takenAt}}}}}}}}"
-local LIBRARY_PAGE = "query($after:String){viewer{media(first:100,after:$after,orderBy:{field:TAKEN_AT,direction:DESC}){edges{cursor node{id filename takenAt}}pageInfo{endCursor}}}}"
-local NODE = "query($id:ID!){node(id:$id){... on Media{id filename takenAt}}}"
-local TRAVERSE = "query($id:ID!){traverse(from:$id,via:[\"similar_to\"],direction:BOTH,maxDepth:3,first:100){totalCount edges{depth node{id}}}}"
-local ADD = "mutation($a:ID!,$m:[ID!]!){addMediaToAlbum(input:{albumId:$a,mediaIds:$m}){album{id mediaCount}}}"
-
--- PostGraphile v5 (bench/postgraphile): no auth, the user id is an argument.
-local PG_ALBUM_PAGE = "query($u:UUID!){viewerAlbums(uid:$u,first:20){nodes{rowId name media(first:50){nodes{rowId filename takenAt}}}}}"
-local PG_LIBRARY = "query($u:UUID!,$o:Int){viewerMedia(uid:$u,first:100,offset:$o){nodes{rowId filename takenAt}}}"
-local PG_NODE = "query($id:UUID!){mediaByRowId(rowId:$id){rowId filename takenAt}}"
-
 local function user_uuid(u)
   return string.format("%08x-0000-4000-9000-0000%08x", u, u)
 end
@@ -51,23 +42,22 @@ local function media_uuid(u, k)
   return string.format("%08x-0000-4000-8000-%012x", u, k)
 end
 
+-- PostGraphile v5 (bench/postgraphile): no auth, the user id is an argument.
 local function postgraphile_request()
   local u = math.random(1, NUSERS)
-  local query, vars
+  local vars
   if SCENARIO == "node" then
-    query, vars = PG_NODE, '{"id":"' .. media_uuid(u, math.random(1, NMEDIA)) .. '"}'
-  elseif SCENARIO == "album_page" then
-    query, vars = PG_ALBUM_PAGE, '{"u":"' .. user_uuid(u) .. '"}'
-  elseif SCENARIO == "library_page" then
-    query, vars = PG_LIBRARY, '{"u":"' .. user_uuid(u) .. '"}'
+    vars = '{"id":"' .. media_uuid(u, math.random(1, NMEDIA)) .. '"}'
   elseif SCENARIO == "deep_page" then
     u = math.random(1, #DEEP_CURSORS)
-    query, vars = PG_LIBRARY, '{"u":"' .. user_uuid(u) .. '","o":' .. DEEP_OFFSET .. '}'
-  else
+    vars = '{"u":"' .. user_uuid(u) .. '","o":' .. DEEP_OFFSET .. '}'
+  elseif SCENARIO == "traverse" or SCENARIO == "write" then
     error("postgraphile has no scenario " .. tostring(SCENARIO))
+  else -- a page of the viewer's
+    vars = '{"u":"' .. user_uuid(u) .. '"}'
   end
   return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json" },
-    '{"query":"' .. query:gsub('"', '\\"') .. '","variables":' .. vars .. '}')
+    '{"query":"' .. DOCUMENT:gsub('"', '\\"') .. '","variables":' .. vars .. '}')
 end
 
 local threads = {}
@@ -99,17 +89,13 @@ function request()
   if PEER == "postgraphile" then return postgraphile_request() end
   if SCENARIO == "node" then
     local u = math.random(1, NUSERS)
-    return post(u, NODE, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
-  elseif SCENARIO == "album_page" then
-    return post(math.random(1, NUSERS), ALBUM_PAGE)
-  elseif SCENARIO == "library_page" then
-    return post(math.random(1, NUSERS), LIBRARY_PAGE)
+    return post(u, DOCUMENT, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
   elseif SCENARIO == "deep_page" then
     local u = math.random(1, #DEEP_CURSORS)
-    return post(u, LIBRARY_PAGE, '{"after":"' .. DEEP_CURSORS[u] .. '"}')
+    return post(u, DOCUMENT, '{"after":"' .. DEEP_CURSORS[u] .. '"}')
   elseif SCENARIO == "traverse" then
     local u = math.random(1, NUSERS)
-    return post(u, TRAVERSE, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
+    return post(u, DOCUMENT, '{"id":"' .. media_id(u, math.random(1, NMEDIA)) .. '"}')
   elseif SCENARIO == "write" then
     -- addMediaToAlbum of 10 media; same numbering as bench/sql/write.sql: batch b -> user, album, slot.
     local b = B0 + tid + NTHREADS * (counter - 1)
@@ -119,9 +105,10 @@ function request()
     local first = a * LPA + slot * 10
     local ids = {}
     for j = 0, 9 do ids[#ids + 1] = '"' .. media_id(u, (first + j) % NMEDIA + 1) .. '"' end
-    return post(u, ADD, '{"a":"' .. album_id(u, a) .. '","m":[' .. table.concat(ids, ",") .. ']}')
+    return post(u, DOCUMENT, '{"a":"' .. album_id(u, a) .. '","m":[' .. table.concat(ids, ",") .. ']}')
   end
-  error("unknown scenario " .. tostring(SCENARIO))
+  -- A page of the viewer's, without variables.
+  return post(math.random(1, NUSERS), DOCUMENT)
 end
 
 -- A GraphQL error arrives with status 200: count it as a failed request.
