@@ -12,7 +12,7 @@ use super::batch::{Batcher, Jobs};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
-use crate::store::links::{Direction, Member};
+use crate::store::links::{Direction, Member, MemberPage};
 use crate::store::rows::MediaColumns;
 
 type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
@@ -27,7 +27,7 @@ pub(crate) struct Loaders {
     pub media: Batcher<Uuid, MediaLoader>,
     pub albums: Batcher<Uuid, AlbumLoader>,
     pub links: Batcher<Uuid, LinkLoader>,
-    pub variants: Batcher<Uuid, VariantsLoader>,
+    pub variants: Batcher<(Uuid, MediaColumns), VariantsLoader>,
     pub members: Batcher<(Uuid, MemberPage), MembersLoader>,
     pub link_pages: Batcher<(Uuid, LinkPage), LinkPagesLoader>,
     pub link_counts: Batcher<(Uuid, Option<Vec<String>>, Direction), LinkCountsLoader>,
@@ -141,33 +141,34 @@ impl Loader<Uuid> for LinkLoader {
     }
 }
 
-/// Thumbnails by original id, smallest first.
+/// Thumbnails by original id, smallest first, with the columns asked for.
 pub(crate) struct VariantsLoader(Scope);
 
-impl Loader<Uuid> for VariantsLoader {
-    type Value = Vec<media::Model>;
+impl Loader<(Uuid, MediaColumns)> for VariantsLoader {
+    type Value = Vec<Arc<media::Model>>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<media::Model>> {
-        let pairs = store::links::variants_of(&self.0.services.db, keys)
-            .await
-            .map_err(db_error)?;
-        let mut out: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
-        for (original, variant) in pairs {
-            out.entry(original).or_default().push(variant);
+    async fn load(
+        &self,
+        keys: &[(Uuid, MediaColumns)],
+    ) -> LoadResult<(Uuid, MediaColumns), Vec<Arc<media::Model>>> {
+        let mut by_columns: HashMap<MediaColumns, Vec<Uuid>> = HashMap::new();
+        for (original, columns) in keys {
+            by_columns.entry(*columns).or_default().push(*original);
+        }
+        let mut out: HashMap<(Uuid, MediaColumns), Vec<Arc<media::Model>>> = HashMap::new();
+        for (columns, originals) in by_columns {
+            let pairs = store::links::variants_of(&self.0.services.db, &originals, columns)
+                .await
+                .map_err(db_error)?;
+            for (original, variant) in pairs {
+                out.entry((original, columns))
+                    .or_default()
+                    .push(Arc::new(variant));
+            }
         }
         Ok(out)
     }
-}
-
-/// How a page of album members is asked for; parents asking the same way share one query.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct MemberPage {
-    pub descending: bool,
-    pub after: Option<(i64, Uuid)>,
-    pub limit: u64,
-    /// What the page's selection reads of each media.
-    pub columns: MediaColumns,
 }
 
 /// A page of members per album, the per-album limit inside the SQL.
@@ -187,16 +188,9 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
         }
         let mut out: HashMap<(Uuid, MemberPage), Vec<Arc<Member>>> = HashMap::new();
         for (page, albums) in by_page {
-            let rows = store::links::member_pages(
-                &self.0.services.db,
-                &albums,
-                page.descending,
-                page.after,
-                page.limit,
-                page.columns,
-            )
-            .await
-            .map_err(db_error)?;
+            let rows = store::links::member_pages(&self.0.services.db, &albums, page)
+                .await
+                .map_err(db_error)?;
             for album in &albums {
                 out.entry((*album, page.clone())).or_default();
             }

@@ -42,36 +42,32 @@ pub(crate) async fn insert_variant_link(
     Ok(())
 }
 
-/// The variants (thumbnails) of these originals, smallest first, as (original id, variant).
+/// The variants (thumbnails) of these originals, smallest first, as (original id, variant
+/// with `columns`), in one statement.
 pub(crate) async fn variants_of(
     db: &impl ConnectionTrait,
     originals: &[Uuid],
+    columns: rows::MediaColumns,
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
-    let links = links::Entity::find()
-        .filter(links::Column::ToObjectId.is_in(originals.iter().copied()))
-        .filter(links::Column::LinkType.eq(VARIANT_OF))
-        .filter(links::Column::DeletedAt.is_null())
-        .order_by_asc(links::Column::SortOrder)
-        .all(db)
-        .await?;
-    if links.is_empty() {
+    if originals.is_empty() {
         return Ok(Vec::new());
     }
-    let variant_ids: Vec<Uuid> = links.iter().map(|l| l.from_object_id).collect();
-    let variants = media::Entity::find()
-        .filter(media::Column::Id.is_in(variant_ids))
-        .filter(media::Column::DeletedAt.is_null())
-        .all(db)
+    let text = format!(
+        "SELECT l.to_object_id AS original_id, {mcols}
+         FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
+         WHERE l.to_object_id IN ({marks}) AND l.link_type = '{VARIANT_OF}' AND l.deleted_at IS NULL
+         ORDER BY l.to_object_id, l.sort_order, l.id",
+        mcols = columns.select_list("m", "m_"),
+        marks = sql::marks(originals.len()),
+    );
+    let values = originals.iter().map(|id| (*id).into()).collect();
+    let found = db
+        .query_all_raw(sql::statement(db.get_database_backend(), &text, values))
         .await?;
-    Ok(links
+    found
         .iter()
-        .filter_map(|l| {
-            variants
-                .iter()
-                .find(|v| v.id == l.from_object_id)
-                .map(|v| (l.to_object_id, v.clone()))
-        })
-        .collect())
+        .map(|row| Ok((rows::get(row, 0)?, rows::media_columns_at(row, 1, columns)?)))
+        .collect()
 }
 
 /// Every variant id of these originals, deleted or not (for delete, restore and purge).
@@ -339,26 +335,55 @@ pub(crate) async fn set_sort(db: &impl ConnectionTrait, id: Uuid, sort: i64) -> 
     Ok(())
 }
 
-/// One album member as a page returns it: the key of its `contains` link (all a page needs,
-/// and all the member index holds, so the links table itself is not read) and the media, with
-/// the columns the page was asked for.
+/// One album member as a page returns it: the key of its `contains` link (all a page needs
+/// unless it asks for more of the link, and all the member index holds, so the links table
+/// itself is not read) and the media, with the columns the page was asked for.
 pub(crate) struct Member {
     pub album: Uuid,
     pub link_id: Uuid,
     pub sort_order: i64,
     pub media: std::sync::Arc<media::Model>,
+    /// The `contains` link, when the page was asked for [`LinkColumns::All`].
+    pub link: Option<std::sync::Arc<links::Model>>,
+    /// When the media was added, when asked for ([`LinkColumns::CreatedAt`] or more).
+    pub added_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// A page of members for each album (per-album limit inside the SQL), in sort order or its
-/// reverse, starting after `(sort, link id)`.
+/// What a member page reads of the `contains` links beyond their key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum LinkColumns {
+    Key,
+    CreatedAt,
+    All,
+}
+
+/// How a page of album members is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct MemberPage {
+    pub descending: bool,
+    pub after: Option<(i64, Uuid)>,
+    pub limit: u64,
+    /// What the page's selection reads of each media.
+    pub columns: rows::MediaColumns,
+    /// And of each `contains` link.
+    pub link: LinkColumns,
+}
+
+/// A page of members for each active album (per-album limit inside the SQL), in sort order or
+/// its reverse, starting after `(sort, link id)`. A deleted album's members are hidden with
+/// its links.
 pub(crate) async fn member_pages(
     db: &impl ConnectionTrait,
     albums: &[Uuid],
-    descending: bool,
-    after: Option<(i64, Uuid)>,
-    limit: u64,
-    columns: rows::MediaColumns,
+    page: &MemberPage,
 ) -> Result<Vec<Member>, DbErr> {
+    let MemberPage {
+        descending,
+        after,
+        limit,
+        columns,
+        link,
+    } = *page;
     if albums.is_empty() {
         return Ok(Vec::new());
     }
@@ -377,13 +402,25 @@ pub(crate) async fn member_pages(
     };
     values.push((limit as i64).into());
     let backend = db.get_database_backend();
-    let lcols = "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order";
+    let mut lcols =
+        "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order"
+            .to_string();
+    match link {
+        LinkColumns::Key => {}
+        LinkColumns::CreatedAt => lcols.push_str(", l.created_at AS l_created_at"),
+        LinkColumns::All => {
+            lcols.push_str(", ");
+            lcols.push_str(&sql::columns::<links::Entity>("l", "lk_"));
+        }
+    }
     let mcols = columns.select_list("m", "m_");
     let text = if backend == sea_orm::DbBackend::Postgres {
         // One index range per album, stopped at the limit: the album's first members only
         // are read, never all of them.
         format!(
-            "SELECT t.* FROM (VALUES {rows}) AS p(album_id) CROSS JOIN LATERAL (
+            "SELECT t.* FROM (VALUES {rows}) AS p(album_id)
+             JOIN albums a ON a.id = p.album_id AND a.deleted_at IS NULL
+             CROSS JOIN LATERAL (
                SELECT {lcols}, {mcols}
                FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
                WHERE l.from_object_id = p.album_id AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
@@ -398,6 +435,7 @@ pub(crate) async fn member_pages(
                SELECT {lcols}, {mcols},
                       ROW_NUMBER() OVER (PARTITION BY l.from_object_id ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
                FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+               JOIN albums a ON a.id = l.from_object_id AND a.deleted_at IS NULL
                WHERE l.from_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
              ) t WHERE t.rn <= ? ORDER BY t.l_from_object_id, t.rn",
             marks = sql::marks(albums.len()),
@@ -408,14 +446,34 @@ pub(crate) async fn member_pages(
     found
         .iter()
         .map(|row| {
+            let (added_at, link, media_at) = match link {
+                LinkColumns::Key => (None, None, 3),
+                LinkColumns::CreatedAt => (Some(rows::get(row, 3)?), None, 4),
+                LinkColumns::All => {
+                    let link = rows::link_at(row, 3)?;
+                    (
+                        Some(link.created_at),
+                        Some(std::sync::Arc::new(link)),
+                        3 + link_columns(),
+                    )
+                }
+            };
             Ok(Member {
                 album: rows::get(row, 0)?,
                 link_id: rows::get(row, 1)?,
                 sort_order: rows::get(row, 2)?,
-                media: std::sync::Arc::new(rows::media_columns_at(row, 3, columns)?),
+                media: std::sync::Arc::new(rows::media_columns_at(row, media_at, columns)?),
+                link,
+                added_at,
             })
         })
         .collect()
+}
+
+/// How many columns `links` has.
+fn link_columns() -> usize {
+    use sea_orm::Iterable;
+    links::Column::iter().count()
 }
 
 fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
@@ -620,13 +678,21 @@ pub(crate) async fn first_members(
     db: &impl ConnectionTrait,
     albums: &[Uuid],
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
-    Ok(
-        member_pages(db, albums, false, None, 1, rows::MediaColumns::ALL)
-            .await?
-            .into_iter()
-            .map(|m| (m.album, std::sync::Arc::unwrap_or_clone(m.media)))
-            .collect(),
+    Ok(member_pages(
+        db,
+        albums,
+        &MemberPage {
+            descending: false,
+            after: None,
+            limit: 1,
+            columns: rows::MediaColumns::ALL,
+            link: LinkColumns::Key,
+        },
     )
+    .await?
+    .into_iter()
+    .map(|m| (m.album, std::sync::Arc::unwrap_or_clone(m.media)))
+    .collect())
 }
 
 /// Ids of the albums with an active `contains` link to any of these media.

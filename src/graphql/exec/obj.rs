@@ -166,10 +166,12 @@ impl CursorKey {
 /// What an edge carries beyond its node and cursor.
 pub(crate) enum EdgeExtra {
     None,
-    /// An album member: its position and `contains` link.
+    /// An album member: its position and `contains` link, with what the page read of it.
     Member {
         sort_order: i64,
         link_id: Uuid,
+        added_at: Option<DateTime<Utc>>,
+        link: Option<Arc<links::Model>>,
     },
     /// A link page's edge: the object at the far end.
     Other {

@@ -14,8 +14,7 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::loaders::MemberPage;
-use crate::store::links::Member;
+use crate::store::links::{LinkColumns, Member, MemberPage};
 
 /// A collection of media in an order of the user's.
 pub(crate) struct Album(pub albums::Model);
@@ -146,6 +145,7 @@ impl Album {
                     after: page.cursor,
                     limit: page.limit + 1,
                     columns: node_columns(ctx),
+                    link: LinkColumns::Key,
                 },
             ))
             .await?

@@ -254,11 +254,11 @@ impl Media {
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
         Ok(loaders(ctx)
             .variants
-            .load_one(self.0.id)
+            .load_one((self.0.id, MediaColumns::ALL))
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Media::from)
+            .map(Media)
             .collect())
     }
 }

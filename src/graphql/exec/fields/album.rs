@@ -14,7 +14,7 @@ use crate::graphql::exec::obj::{Conn, ConnKind, CursorKey, EdgeExtra, EdgeRow, O
 use crate::graphql::exec::plan::{Answer, FieldCx, Plan};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::json;
-use crate::graphql::loaders::MemberPage;
+use crate::store::links::{LinkColumns, MemberPage};
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
@@ -103,6 +103,7 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
     let page: Page<(i64, Uuid)> =
         connection::page(first, after, last, before).map_err(|e| f.refuse(e))?;
     let columns = f.child().map_or(MediaColumns::ALL, node_columns);
+    let link = f.child().map_or(LinkColumns::All, link_columns);
     let page = Arc::new(page);
     Ok(Answer::batch(move |cx, parents| {
         let page = page.clone();
@@ -112,6 +113,7 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
                 after: page.cursor,
                 limit: page.limit + 1,
                 columns,
+                link,
             };
             let found = cx
                 .loaders
@@ -143,6 +145,8 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
                             extra: EdgeExtra::Member {
                                 sort_order: m.sort_order,
                                 link_id: m.link_id,
+                                added_at: m.added_at,
+                                link: m.link.clone(),
                             },
                         })
                         .collect();
@@ -157,6 +161,28 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
                 .collect()
         })
     }))
+}
+
+/// What a page's edges read of their `contains` links: a member page carries them, so that
+/// `addedAt` and `link` need no read of their own.
+fn link_columns(page: &Plan) -> LinkColumns {
+    let edges: Vec<&Plan> = page
+        .entries_named("edges")
+        .flat_map(|edges| &edges.children)
+        .collect();
+    if edges
+        .iter()
+        .any(|e| e.entries_named("link").next().is_some())
+    {
+        LinkColumns::All
+    } else if edges
+        .iter()
+        .any(|e| e.entries_named("addedAt").next().is_some())
+    {
+        LinkColumns::CreatedAt
+    } else {
+        LinkColumns::Key
+    }
 }
 
 /// The media columns a page's selection reads of its nodes (`edges { node }`, `nodes`).

@@ -61,9 +61,22 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
         "duplicates" => Answer::batch(|cx, parents| {
             Box::pin(load(&cx.loaders.duplicates, parents, id, media_list))
         }),
-        "variants" => Answer::batch(|cx, parents| {
-            Box::pin(load(&cx.loaders.variants, parents, id, media_list))
-        }),
+        "variants" => {
+            // Each thumbnail with the columns its selection reads.
+            let columns = f.child().map_or(MediaColumns::ALL, columns);
+            Answer::batch(move |cx, parents| {
+                let key = move |p: &Obj| id(p).map(|id| (id, columns));
+                Box::pin(load(&cx.loaders.variants, parents, key, |found| {
+                    Out::Many(
+                        found
+                            .into_iter()
+                            .flatten()
+                            .map(|m| Obj::Media(m.clone()))
+                            .collect(),
+                    )
+                }))
+            })
+        }
         "links" => link::links_of(f, |obj| match obj {
             Obj::Media(m) => Some((m.id, m.user_id)),
             _ => None,

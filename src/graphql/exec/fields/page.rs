@@ -157,10 +157,22 @@ pub(super) fn edge(kind: ConnKind, name: &str, f: &FieldCx) -> Result<Answer, Se
             EdgeExtra::Member { sort_order, .. } => json::number(out, sort_order),
             _ => out.extend_from_slice(b"null"),
         }),
-        ("addedAt", ConnKind::AlbumMedia) => member_link(|link| Out::Time(link.created_at)),
-        ("link", ConnKind::AlbumMedia) => {
-            member_link(|link| Out::One(Obj::Link(Arc::new(link.clone()))))
-        }
+        ("addedAt", ConnKind::AlbumMedia) => member_link(
+            |link| Out::Time(link.created_at),
+            |extra| match extra {
+                EdgeExtra::Member {
+                    added_at: Some(t), ..
+                } => Some(Out::Time(*t)),
+                _ => None,
+            },
+        ),
+        ("link", ConnKind::AlbumMedia) => member_link(
+            |link| Out::One(Obj::Link(Arc::new(link.clone()))),
+            |extra| match extra {
+                EdgeExtra::Member { link: Some(l), .. } => Some(Out::One(Obj::Link(l.clone()))),
+                _ => None,
+            },
+        ),
         ("other", ConnKind::Links) => Answer::batch(|cx, parents| {
             let keys = parents
                 .iter()
@@ -197,24 +209,40 @@ fn direct(f: impl Fn(&EdgeRow, &mut Vec<u8>) + Send + Sync + 'static) -> Answer 
     })
 }
 
-/// A field of an album member's `contains` link, read (for the whole level at once) when
-/// asked for: a page carries the link's key only.
-fn member_link(value: fn(&entity::links::Model) -> Out) -> Answer {
+/// A field of an album member's `contains` link: from what the member page read of it,
+/// else read for the whole level at once.
+fn member_link(
+    value: fn(&entity::links::Model) -> Out,
+    in_hand: fn(&EdgeExtra) -> Option<Out>,
+) -> Answer {
+    fn extra(p: &Obj) -> Option<&EdgeExtra> {
+        edge_row(p).map(|e| &e.extra)
+    }
     Answer::batch(move |cx, parents| {
-        Box::pin(super::load(
-            &cx.loaders.links,
-            parents,
-            |p| match edge_row(p).map(|e| &e.extra) {
-                Some(EdgeExtra::Member { link_id, .. }) => Some(*link_id),
-                _ => None,
-            },
-            move |found| match found {
-                Some(link) => value(link),
-                None => {
-                    Out::Err(AppError::NotFound("the album member was just removed".into()).into())
-                }
-            },
-        ))
+        let missing = move |p: &Obj| match extra(p) {
+            Some(e @ EdgeExtra::Member { link_id, .. }) if in_hand(e).is_none() => Some(*link_id),
+            _ => None,
+        };
+        Box::pin(async move {
+            if parents.iter().all(|p| missing(p).is_none()) {
+                return parents
+                    .iter()
+                    .map(|p| extra(p).and_then(in_hand).unwrap_or(Out::Null))
+                    .collect();
+            }
+            super::load(
+                &cx.loaders.links,
+                parents,
+                missing,
+                move |found| match found {
+                    Some(link) => value(link),
+                    None => Out::Err(
+                        AppError::NotFound("the album member was just removed".into()).into(),
+                    ),
+                },
+            )
+            .await
+        })
     })
 }
 
