@@ -118,11 +118,11 @@ fn library(
     let mut cond = Condition::all()
         .add(media::Column::UserId.eq(user_id))
         .add(media::Column::DeletedAt.is_null())
-        .add(
-            Condition::any()
-                .add(media::Column::SourceType.is_null())
-                .add(media::Column::SourceType.ne(VARIANT_SOURCE)),
-        );
+        // Written out, not bound: it must match the predicate of the library's partial index
+        // (migration 7) for PostgreSQL to use it in a prepared statement's generic plan.
+        .add(Expr::cust(format!(
+            "(media.source_type IS NULL OR media.source_type <> '{VARIANT_SOURCE}')"
+        )));
     if let Some(t) = filter.media_type {
         cond = cond.add(media::Column::MediaType.eq(t));
     }

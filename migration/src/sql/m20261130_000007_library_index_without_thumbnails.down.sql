@@ -1,0 +1,1 @@
+DROP INDEX idx_media_library;
