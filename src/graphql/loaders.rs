@@ -192,10 +192,10 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
                 .await
                 .map_err(db_error)?;
             for album in &albums {
-                out.entry((*album, page.clone())).or_default();
+                out.entry((*album, *page)).or_default();
             }
             for member in rows {
-                out.entry((member.album, page.clone()))
+                out.entry((member.album, *page))
                     .or_default()
                     .push(Arc::new(member));
             }

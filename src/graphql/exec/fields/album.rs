@@ -118,12 +118,7 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
             let found = cx
                 .loaders
                 .members
-                .load_many(
-                    parents
-                        .iter()
-                        .filter_map(album)
-                        .map(|a| (a.id, key.clone())),
-                )
+                .load_many(parents.iter().filter_map(album).map(|a| (a.id, key)))
                 .await;
             let found: HashMap<_, _> = match found {
                 Ok(found) => found,
@@ -135,7 +130,7 @@ fn members(f: &FieldCx) -> Result<Answer, ServerError> {
                     let Some(a) = album(p) else {
                         return Out::Null;
                     };
-                    let rows = found.get(&(a.id, key.clone())).cloned().unwrap_or_default();
+                    let rows = found.get(&(a.id, key)).cloned().unwrap_or_default();
                     let (rows, has_previous, has_next) = connection::finish(&page, rows);
                     let edges = rows
                         .into_iter()
