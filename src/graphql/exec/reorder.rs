@@ -88,9 +88,13 @@ fn finish(
     // As graphql-js (and the planned executor) report them: the error of each null that was
     // written or that nulled a parent, not those of fields a failed sibling cut off. Below
     // the root, the planned executor's own errors are already so.
+    // A mutation's fields all ran, one after another (async-graphql does not stop at the first
+    // that fails, as graphql-js does): each one's error stays.
+    let ran_all = op.ty == OperationType::Mutation;
     let (reached, visited) = (pass.reached, pass.visited);
     response.errors.retain(|e| match e.path.first() {
         None => true,
+        Some(_) if ran_all => true,
         Some(_) if deep => reached.contains(&e.path),
         Some(root) => visited.contains(root),
     });
