@@ -1,4 +1,5 @@
-//! The `hypernet` command line: `serve` (the default), `migrate`, `schema`, `user`.
+//! The `hypernet` command line: `serve` (the default), `migrate`, `schema`, `user`,
+//! `documents`.
 
 use std::io::BufRead;
 
@@ -44,6 +45,22 @@ pub enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Manage the trusted documents (`HYPERNET_DOCUMENTS=trusted` runs only those).
+    Documents {
+        #[command(subcommand)]
+        action: DocumentsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsAction {
+    /// Add the documents of a persisted-documents file as trusted: the JSON object of id to
+    /// text that relay-compiler (`persistConfig`) and graphql-codegen's client preset
+    /// (`persistedDocuments`) write, or Apollo's persisted query manifest.
+    Add {
+        /// The file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -112,6 +129,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => migrate(&config, action).await,
         Command::User { action } => user(&config, action).await,
+        Command::Documents {
+            action: DocumentsAction::Add { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let docs = crate::service::documents::parse_documents_file(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let services = startup::services(&config).await?;
+            let added = services
+                .add_trusted_documents(&docs)
+                .await
+                .map_err(|e| e.into_anyhow())?;
+            println!(
+                "{} trusted documents in {} ({added} new)",
+                docs.len(),
+                file.display()
+            );
+            Ok(())
+        }
         Command::Secrets {
             action: SecretsAction::Rotate { new_key },
         } => rotate_secrets(&config, new_key).await,

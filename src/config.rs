@@ -29,6 +29,18 @@ pub enum ExecutorMode {
     Resolvers,
 }
 
+/// Which documents the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DocumentsMode {
+    /// Any document, sent as text or as the hash of one registered before (automatic
+    /// persisted queries).
+    #[default]
+    Open,
+    /// Only the trusted documents the operator added (`hypernet documents add`), sent by id or
+    /// as text: for production apps, whose every document is known when they are built.
+    Trusted,
+}
+
 /// The server's settings.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -212,8 +224,8 @@ pub struct Config {
     )]
     pub maintenance_interval_secs: u64,
 
-    /// Public base URL (e.g. `https://photos.example.com`) for absolute `contentUrl` and
-    /// `uploadUrl`; relative URLs when unset.
+    /// Public base URL (e.g. `https://photos.example.com`) of absolute `contentUrl` and
+    /// `uploadUrl` (default: the scheme and host each request came to).
     #[arg(long, env = "HYPERNET_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
@@ -244,6 +256,38 @@ pub struct Config {
         global = true
     )]
     pub max_import_batch: usize,
+
+    /// Origins whose browser apps may call the API, comma-separated and exact
+    /// (`https://app.example.com`); `*` allows any (safe here: the API authenticates by bearer
+    /// token, never by cookie). Default: none, same-origin only.
+    #[arg(
+        long,
+        env = "HYPERNET_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// `open` (default: any document, and automatic persisted queries), or `trusted` (only the
+    /// documents added with `hypernet documents add`).
+    #[arg(
+        long,
+        env = "HYPERNET_DOCUMENTS",
+        value_enum,
+        default_value_t = DocumentsMode::Open,
+        global = true
+    )]
+    pub documents: DocumentsMode,
+
+    /// Most documents clients may register through automatic persisted queries; the oldest go
+    /// first beyond it (default 10000; trusted documents do not count).
+    #[arg(
+        long,
+        env = "HYPERNET_MAX_PERSISTED_DOCUMENTS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_persisted_documents: u64,
 
     /// `planned` (default), or `resolvers`: answer through async-graphql's own resolvers, the
     /// slower reference the planned executor is tested against.

@@ -80,6 +80,8 @@ impl App {
             executor: config.executor,
             graphql_limits,
             documents: Arc::new(Documents::new()),
+            cors_origins: Arc::new(config.cors_origins.clone()),
+            documents_mode: config.documents,
             services,
             statements,
             limits: HttpLimits {

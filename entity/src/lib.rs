@@ -8,6 +8,7 @@ pub mod integrations;
 pub mod links;
 pub mod login_throttle;
 pub mod media;
+pub mod persisted_documents;
 pub mod refresh_tokens;
 pub mod upload_chunks;
 pub mod upload_sessions;

@@ -14,6 +14,7 @@ mod m20261129_000004_integrations;
 mod m20261129_000005_covering_member_index;
 mod m20261129_000006_links_to_index_covers_deleted;
 mod m20261130_000007_library_index_without_thumbnails;
+mod m20261130_000008_persisted_documents;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_covering_member_index::Migration),
             Box::new(m20261129_000006_links_to_index_covers_deleted::Migration),
             Box::new(m20261130_000007_library_index_without_thumbnails::Migration),
+            Box::new(m20261130_000008_persisted_documents::Migration),
         ]
     }
 }

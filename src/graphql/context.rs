@@ -17,6 +17,9 @@ pub(crate) struct RequestContext {
     /// A token was sent but is invalid or expired.
     pub bad_token: bool,
     pub client: ClientInfo,
+    /// Where this server is, as the client reached it (`https://photos.example.com`): the base
+    /// of the absolute URLs the API hands out.
+    pub base_url: String,
 }
 
 pub(crate) fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {

@@ -9,23 +9,26 @@
 
 use async_graphql::{BatchResponse, Name, Response, Value};
 
-/// The JSON body of a (batch) response.
-pub(crate) fn response(batch: &BatchResponse) -> serde_json::Result<Vec<u8>> {
+/// The JSON body of a (batch) response. `executed[i]` says whether response `i` ran: one that
+/// was refused before execution began (it does not parse or validate) has no `data` entry, as
+/// the GraphQL spec and GraphQL over HTTP have it.
+pub(crate) fn response(batch: &BatchResponse, executed: &[bool]) -> serde_json::Result<Vec<u8>> {
     let data = match batch {
         BatchResponse::Single(one) => size_hint(&one.data),
         BatchResponse::Batch(all) => all.iter().map(|one| size_hint(&one.data)).sum(),
     };
     // Sized once: a page of a thousand media is some 100 KB, grown to in a dozen copies.
     let mut out = Vec::with_capacity(256 + data);
+    let ran = |i: usize| executed.get(i).copied().unwrap_or(true);
     match batch {
-        BatchResponse::Single(one) => single(&mut out, one)?,
+        BatchResponse::Single(one) => single(&mut out, one, ran(0))?,
         BatchResponse::Batch(all) => {
             out.push(b'[');
             for (i, one) in all.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                single(&mut out, one)?;
+                single(&mut out, one, ran(i))?;
             }
             out.push(b']');
         }
@@ -33,12 +36,24 @@ pub(crate) fn response(batch: &BatchResponse) -> serde_json::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// `{"data":…,"extensions":…,"errors":…}`, the last two only when not empty (as upstream).
-fn single(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
-    out.extend_from_slice(b"{\"data\":");
-    value(out, &response.data);
+/// `{"data":…,"extensions":…,"errors":…}`, the last two only when not empty (as upstream),
+/// `data` only when the operation ran.
+fn single(out: &mut Vec<u8>, response: &Response, executed: bool) -> serde_json::Result<()> {
+    out.push(b'{');
+    if executed {
+        out.extend_from_slice(b"\"data\":");
+        value(out, &response.data);
+    }
+    let mut comma = executed;
+    let mut separate = |out: &mut Vec<u8>| {
+        if comma {
+            out.push(b',');
+        }
+        comma = true;
+    };
     if !response.extensions.is_empty() {
-        out.extend_from_slice(b",\"extensions\":{");
+        separate(out);
+        out.extend_from_slice(b"\"extensions\":{");
         for (i, (key, v)) in response.extensions.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -49,7 +64,8 @@ fn single(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
         out.push(b'}');
     }
     if !response.errors.is_empty() {
-        out.extend_from_slice(b",\"errors\":");
+        separate(out);
+        out.extend_from_slice(b"\"errors\":");
         serde_json::to_writer(&mut *out, &response.errors)?;
     }
     out.push(b'}');
@@ -233,11 +249,11 @@ mod tests {
             BatchResponse::Batch(vec![Response::new(Value::Null), Response::default()]),
         ] {
             let ours: serde_json::Value =
-                serde_json::from_slice(&super::response(&batch).unwrap()).unwrap();
+                serde_json::from_slice(&super::response(&batch, &[]).unwrap()).unwrap();
             assert_eq!(ours, serde_json::to_value(&batch).unwrap());
             // Byte for byte, too: the same order of keys, the same escapes.
             assert_eq!(
-                super::response(&batch).unwrap(),
+                super::response(&batch, &[]).unwrap(),
                 serde_json::to_vec(&batch).unwrap()
             );
         }
@@ -247,8 +263,16 @@ mod tests {
             Name::new("page"),
             Value::Binary(br#"{"edges":[{"n":1}]}"#.to_vec().into()),
         );
-        let ours =
-            super::response(&BatchResponse::Single(Response::new(Value::Object(object)))).unwrap();
+        let ours = super::response(
+            &BatchResponse::Single(Response::new(Value::Object(object))),
+            &[true],
+        )
+        .unwrap();
         assert_eq!(ours, br#"{"data":{"page":{"edges":[{"n":1}]}}}"#);
+
+        // A request that never ran has no data entry.
+        let refused = Response::from_errors(vec![ServerError::new("bad", None)]);
+        let ours = super::response(&BatchResponse::Single(refused), &[false]).unwrap();
+        assert_eq!(ours, br#"{"errors":[{"message":"bad"}]}"#);
     }
 }

@@ -1,5 +1,6 @@
 //! Bounds on what one query document may ask for, checked before any resolver runs: aliases
-//! and introspection when the document is parsed, depth and complexity when it is validated.
+//! and introspection when the document is parsed, depth when it is validated, and its cost
+//! (see `exec::cost`) before it runs.
 //! Every refusal carries `extensions.code` and, for limits, `extensions.limit`.
 //!
 //! This is deliberately not an async-graphql extension: with any extension installed,
@@ -12,7 +13,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, Request, Response, ServerError};
+use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Value};
 use lru::LruCache;
 
 use crate::config::Config;
@@ -40,7 +41,20 @@ impl Limits {
 /// Sets `extensions.code` (and `extensions.limit`) on a server error.
 pub(crate) fn with_code(mut err: ServerError, code: &str, limit: Option<&str>) -> ServerError {
     set_code(&mut err, code, limit);
+    bound_message(&mut err);
     err
+}
+
+/// Cuts a message longer than [`MAX_MESSAGE`] bytes.
+fn bound_message(err: &mut ServerError) {
+    if err.message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !err.message.is_char_boundary(end) {
+            end -= 1;
+        }
+        err.message.truncate(end);
+        err.message.push('…');
+    }
 }
 
 fn set_code(err: &mut ServerError, code: &str, limit: Option<&str>) {
@@ -136,16 +150,73 @@ pub(crate) fn admit(
     Ok(parsed)
 }
 
-/// async-graphql's own messages for its depth and complexity limits (`limit_depth`,
-/// `limit_complexity` on the schema), checked during validation.
+/// async-graphql's own message for its depth limit (`limit_depth` on the schema), checked
+/// during validation.
 const TOO_DEEP: &str = "Query is nested too deep.";
-const TOO_COMPLEX: &str = "Query is too complex.";
+
+/// The error of a required variable (non-null, with no default) the request leaves out or
+/// sends as null: a request error, before anything runs, as the spec's CoerceVariableValues
+/// has it (async-graphql would find it only where the variable is used, and as a field error).
+pub(crate) fn missing_variable(
+    op: &async_graphql::parser::types::OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> Option<ServerError> {
+    op.variable_definitions.iter().find_map(|def| {
+        let def = &def.node;
+        let given = variables
+            .get(&def.name.node)
+            .is_some_and(|v| *v != async_graphql::Value::Null);
+        (!def.var_type.node.nullable && def.default_value.is_none() && !given).then(|| {
+            let err = ServerError::new(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    def.name.node, def.var_type.node
+                ),
+                Some(def.name.pos),
+            );
+            with_code(err, "BAD_USER_INPUT", None)
+        })
+    })
+}
+
+/// Refuses a document whose cost (see [`crate::graphql::exec::cost`]) is above the limit.
+pub(crate) fn check_cost(limits: &Limits, cost: u64) -> Result<(), ServerError> {
+    if cost <= limits.max_complexity as u64 {
+        return Ok(());
+    }
+    Err(refuse(
+        format!(
+            "the query's cost is {cost}, above this server's limit of {}: each object counts \
+             1, and a page counts its size times what one item selects; ask for smaller pages",
+            limits.max_complexity
+        ),
+        "complexity",
+    ))
+}
+
+/// Tells the client what the request cost: `extensions.cost { requested limit }`.
+pub(crate) fn report_cost(limits: &Limits, cost: u64, response: &mut Response) {
+    let mut report = async_graphql::indexmap::IndexMap::new();
+    report.insert(async_graphql::Name::new("requested"), Value::from(cost));
+    report.insert(
+        async_graphql::Name::new("limit"),
+        Value::from(limits.max_complexity as u64),
+    );
+    response
+        .extensions
+        .insert("cost".to_string(), Value::Object(report));
+}
+
+/// The longest error message sent: a parse error quotes the line it failed on, and a line can
+/// be a whole body.
+const MAX_MESSAGE: usize = 1024;
 
 /// Gives a code to every error async-graphql raised itself: its limits, its validation (which
 /// runs before anything executes, so those errors have no path) and the errors it raises while
 /// executing (an argument that cannot be coerced, say).
 pub(crate) fn give_codes(limits: &Limits, response: &mut Response) {
     for err in &mut response.errors {
+        bound_message(err);
         let has_code = err
             .extensions
             .as_ref()
@@ -159,12 +230,6 @@ pub(crate) fn give_codes(limits: &Limits, response: &mut Response) {
                 limits.max_depth
             );
             ("BAD_USER_INPUT", Some("depth"))
-        } else if err.message == TOO_COMPLEX {
-            err.message = format!(
-                "the query's complexity is above {} (lists cost their page size: ask for smaller pages)",
-                limits.max_complexity
-            );
-            ("BAD_USER_INPUT", Some("complexity"))
         } else if err.path.is_empty() {
             ("GRAPHQL_VALIDATION_FAILED", None)
         } else {

@@ -29,11 +29,18 @@ pub(crate) use query::QueryRoot;
 pub type HypernetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    use async_graphql::{Json, Upload};
+    type Time = chrono::DateTime<chrono::Utc>;
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
+    .override_output_type_description::<Time>(scalars::DATE_TIME)
+    .override_input_type_description::<Time>(scalars::DATE_TIME)
+    .override_output_type_description::<Json<serde_json::Value>>(scalars::JSON)
+    .override_input_type_description::<Json<serde_json::Value>>(scalars::JSON)
+    .override_input_type_description::<Upload>(scalars::UPLOAD)
 }
 
 /// The schema the server runs, with its limits and the services in its data.
@@ -46,8 +53,7 @@ pub(crate) fn build_schema(
         .data(services)
         .data(executor)
         .disable_suggestions()
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity);
+        .limit_depth(limits.max_depth);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -56,5 +62,7 @@ pub(crate) fn build_schema(
 
 /// The SDL of the schema, as `hypernet schema` prints it and `schema.graphql` keeps it.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

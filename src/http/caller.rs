@@ -27,6 +27,43 @@ pub(crate) fn request_context(
         viewer,
         bad_token,
         client: client_info(headers, peer, state.limits.trust_forwarded_for),
+        base_url: base_url(
+            &state.services.public_url,
+            headers,
+            state.limits.trust_forwarded_for,
+        ),
+    }
+}
+
+/// The configured public URL, else the scheme and host the request came to (from a trusted
+/// proxy's `X-Forwarded-Proto` / `X-Forwarded-Host` when there is one).
+fn base_url(public_url: &str, headers: &HeaderMap, trust_forwarded: bool) -> String {
+    if !public_url.is_empty() {
+        return public_url.to_string();
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let forwarded = |name| trust_forwarded.then(|| header(name)).flatten();
+    let scheme = match forwarded("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| header("host"))
+        // A host is letters, digits, dots, dashes, a port, or a bracketed IPv6 address.
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        });
+    match host {
+        Some(host) => format!("{scheme}://{host}"),
+        None => String::new(),
     }
 }
 
@@ -72,6 +109,25 @@ mod tests {
         assert_eq!(bearer_token(&h), None);
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
         assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn urls_are_based_on_the_configured_or_the_requested_host() {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("photos.local:8080"));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("photos.example.com"),
+        );
+        assert_eq!(base_url("", &h, false), "http://photos.local:8080");
+        assert_eq!(base_url("", &h, true), "https://photos.example.com");
+        assert_eq!(
+            base_url("https://cdn.example", &h, true),
+            "https://cdn.example"
+        );
+        h.insert("host", HeaderValue::from_static("evil.example/<script>"));
+        assert_eq!(base_url("", &h, false), "");
     }
 
     #[test]

@@ -3,20 +3,22 @@
 use std::net::SocketAddr;
 
 use async_graphql::ParseRequestError;
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::json;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::AppState;
 use super::caller::request_context;
+use super::negotiate::{self, Format};
 use super::paced::Paced;
+use super::persisted;
 use crate::config::ExecutorMode;
 use crate::graphql::batch::drive;
 use crate::graphql::exec::{self, reorder};
@@ -27,23 +29,49 @@ use crate::graphql::loaders::Loaders;
 /// Most files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
 
-/// A refusal before GraphQL runs, shaped like a GraphQL error response.
-fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+/// A refusal before GraphQL runs, shaped like a GraphQL error response in `format`.
+fn refuse(format: Format, status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
-    (status, axum::Json(body)).into_response()
+    let content_type = header::HeaderValue::from_static(format.content_type());
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
-fn graphql_response(response: BatchResponse) -> Response {
-    let body = match json::response(&response) {
+/// 406: the client accepts no format we answer in.
+fn not_acceptable() -> Response {
+    refuse(
+        Format::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "BAD_REQUEST",
+        "accept `application/graphql-response+json` or `application/json`",
+    )
+}
+
+/// The answers of a request: each operation's response and whether it ran (an operation
+/// refused before it ran has no `data`, and makes the status 4xx in the GraphQL-over-HTTP
+/// format).
+fn graphql_response(format: Format, response: BatchResponse, executed: &[bool]) -> Response {
+    let body = match json::response(&response, executed) {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(error = %err, "a GraphQL response could not be serialised");
             return refuse(
+                format,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_SERVER_ERROR",
                 "the response could not be serialised",
             );
         }
+    };
+    let status = match (&response, executed) {
+        (BatchResponse::Single(_), [false]) if format == Format::GraphqlResponse => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
     };
     let mut headers = response.http_headers();
     headers.insert(
@@ -52,9 +80,9 @@ fn graphql_response(response: BatchResponse) -> Response {
     );
     headers.insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
+        header::HeaderValue::from_static(format.content_type()),
     );
-    (headers, body).into_response()
+    (status, headers, body).into_response()
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -75,11 +103,15 @@ pub(crate) async fn graphql_post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let Some(format) = negotiate::format(&headers) else {
+        return not_acceptable();
+    };
     if let Some(content_type) = multipart_content_type(&headers) {
-        return multipart(state, peer, &headers, content_type, body).await;
+        return multipart(state, peer, &headers, content_type, body, format).await;
     }
     if !is_json(&headers) {
         return refuse(
+            format,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_USER_INPUT",
             "send GraphQL requests as `Content-Type: application/json` (or multipart/form-data for uploads)",
@@ -89,6 +121,7 @@ pub(crate) async fn graphql_post(
         Ok(bytes) => bytes,
         Err(_) => {
             return refuse(
+                format,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "BAD_USER_INPUT",
                 format!(
@@ -102,6 +135,7 @@ pub(crate) async fn graphql_post(
         Ok(batch) => batch,
         Err(err) => {
             return refuse(
+                format,
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
                 format!("the body is not a GraphQL request: {err}"),
@@ -119,10 +153,10 @@ pub(crate) async fn graphql_post(
                     requests.len()
                 )
             };
-            return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
+            return refuse(format, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
         }
     }
-    execute(&state, &headers, peer, batch).await
+    execute(&state, &headers, peer, batch, format, false).await
 }
 
 async fn execute(
@@ -130,6 +164,8 @@ async fn execute(
     headers: &HeaderMap,
     peer: SocketAddr,
     batch: BatchRequest,
+    format: Format,
+    read_only: bool,
 ) -> Response {
     let ctx = request_context(state, headers, Some(peer));
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
@@ -137,28 +173,77 @@ async fn execute(
     let execution = async {
         match batch.data(ctx).data(loaders) {
             BatchRequest::Single(request) => {
-                BatchResponse::Single(execute_one(state, request).await)
+                let (response, ran) = execute_one(state, request, read_only).await;
+                (BatchResponse::Single(response), vec![ran])
             }
-            BatchRequest::Batch(requests) => BatchResponse::Batch(
-                futures_util::future::join_all(requests.into_iter().map(|r| execute_one(state, r)))
-                    .await,
-            ),
+            BatchRequest::Batch(requests) => {
+                let all = futures_util::future::join_all(
+                    requests
+                        .into_iter()
+                        .map(|r| execute_one(state, r, read_only)),
+                )
+                .await;
+                let (responses, ran) = all.into_iter().unzip();
+                (BatchResponse::Batch(responses), ran)
+            }
         }
     };
-    graphql_response(drive(&jobs, execution).await)
+    let (response, executed) = drive(&jobs, execution).await;
+    graphql_response(format, response, &executed)
 }
 
-/// One operation, inside the query limits.
-async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::Response {
+/// A request error: the operation is refused before it runs.
+fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, bool) {
+    (async_graphql::Response::from_errors(vec![err]), false)
+}
+
+/// One operation, inside the query limits, and whether it ran. `read_only`: a GET request,
+/// which runs queries only.
+async fn execute_one(
+    state: &AppState,
+    mut request: Request,
+    read_only: bool,
+) -> (async_graphql::Response, bool) {
+    if let Err(err) = persisted::resolve(state, &mut request).await {
+        return request_error(err);
+    }
     let limits = &state.graphql_limits;
     let parsed = match limits::admit(limits, &state.documents, &mut request) {
         Ok(parsed) => parsed,
-        Err(refusal) => return async_graphql::Response::from_errors(vec![refusal]),
+        Err(refusal) => return request_error(refusal),
     };
+    let Some(op) = reorder::operation(&parsed.doc, request.operation_name.as_deref()) else {
+        let message = match &request.operation_name {
+            Some(name) => format!("the document has no operation named `{name}`"),
+            None => "the document holds several operations: name the one to run in `operationName`"
+                .to_string(),
+        };
+        return request_error(limits::with_code(
+            async_graphql::ServerError::new(message, None),
+            "BAD_REQUEST",
+            None,
+        ));
+    };
+    if read_only && op.ty != OperationType::Query {
+        return request_error(limits::with_code(
+            async_graphql::ServerError::new(
+                "mutations and subscriptions are not allowed over GET; use POST",
+                None,
+            ),
+            "BAD_REQUEST",
+            None,
+        ));
+    }
     // The spec's CoerceVariableValues fills in the defaults before anything runs (async-graphql
-    // only reads them where a field argument names the variable, not in `@skip`/`@include`).
-    if let Some(op) = reorder::operation(&parsed.doc, request.operation_name.as_deref()) {
-        exec::with_defaults(&mut request.variables, &op.variable_definitions);
+    // only reads them where a field argument names the variable, not in `@skip`/`@include`),
+    // and refuses a request that leaves out a required variable.
+    exec::with_defaults(&mut request.variables, &op.variable_definitions);
+    if let Some(err) = limits::missing_variable(op, &request.variables) {
+        return request_error(err);
+    }
+    let cost = exec::cost::of(&parsed.doc, op, &request.variables);
+    if let Err(err) = limits::check_cost(limits, cost) {
+        return request_error(err);
     }
     let variables = request.variables.clone();
     let operation_name = request.operation_name.clone();
@@ -175,13 +260,22 @@ async fn execute_one(state: &AppState, mut request: Request) -> async_graphql::R
     }
     let mut response = state.schema.execute(request).await;
     limits::give_codes(limits, &mut response);
+    // Errors raised before execution (validation) have no path, and leave no data; an
+    // operation whose every root field was skipped ran, with no data and no error.
+    let ran = response.data != async_graphql::Value::Null
+        || response.errors.is_empty()
+        || response.errors.iter().any(|e| !e.path.is_empty());
+    if !ran {
+        return (response, false);
+    }
     let operation_name = operation_name.as_deref();
     if resolvers {
         reorder::finish_resolved(&parsed.doc, operation_name, &variables, &mut response);
     } else {
         reorder::finish_root(&parsed.doc, operation_name, &variables, &mut response);
     }
-    response
+    limits::report_cost(limits, cost, &mut response);
+    (response, true)
 }
 
 fn multipart_content_type(headers: &HeaderMap) -> Option<String> {
@@ -199,6 +293,7 @@ async fn multipart(
     headers: &HeaderMap,
     content_type: String,
     body: Body,
+    format: Format,
 ) -> Response {
     let stream = Paced::new(body.into_data_stream()).map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream).compat();
@@ -211,6 +306,7 @@ async fn multipart(
         Ok(batch) => batch,
         Err(ParseRequestError::PayloadTooLarge) => {
             return refuse(
+                format,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "BAD_USER_INPUT",
                 format!(
@@ -221,6 +317,7 @@ async fn multipart(
         }
         Err(err) => {
             return refuse(
+                format,
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
                 format!("the body is not a GraphQL multipart request: {err}"),
@@ -231,21 +328,63 @@ async fn multipart(
         && requests.len() > state.limits.max_batch.max(1)
     {
         return refuse(
+            format,
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
             "too many operations in one multipart request",
         );
     }
-    execute(&state, headers, peer, batch).await
+    execute(&state, headers, peer, batch, format, false).await
+}
+
+/// One request as it travels: GraphQL over HTTP's fields, and a persisted document's id by
+/// either name clients give it.
+#[derive(serde::Deserialize)]
+struct WireRequest {
+    #[serde(default)]
+    query: String,
+    #[serde(default, rename = "operationName")]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<serde_json::Value>,
+    #[serde(default)]
+    extensions: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, rename = "documentId", alias = "doc_id")]
+    document_id: Option<String>,
+}
+
+impl From<WireRequest> for Request {
+    fn from(wire: WireRequest) -> Self {
+        let mut request = Request::new(wire.query);
+        request.operation_name = wire.operation_name;
+        if let Some(variables) = wire.variables {
+            request.variables = async_graphql::Variables::from_json(variables);
+        }
+        for (k, v) in wire.extensions.unwrap_or_default() {
+            request
+                .extensions
+                .insert(k, async_graphql::Value::from_json(v).unwrap_or_default());
+        }
+        if let Some(id) = wire.document_id {
+            request.extensions.insert(
+                persisted::DOCUMENT_ID.to_string(),
+                async_graphql::Value::String(id),
+            );
+        }
+        request
+    }
 }
 
 /// One request (a JSON object) or a batch (a JSON array of them); nothing else.
 fn parse_body(bytes: &[u8]) -> Result<BatchRequest, serde_json::Error> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        serde_json::from_slice::<Vec<Request>>(bytes).map(BatchRequest::Batch)
+        let all: Vec<WireRequest> = serde_json::from_slice(bytes)?;
+        Ok(BatchRequest::Batch(
+            all.into_iter().map(Request::from).collect(),
+        ))
     } else {
-        serde_json::from_slice::<Request>(bytes).map(BatchRequest::Single)
+        serde_json::from_slice::<WireRequest>(bytes).map(|r| BatchRequest::Single(r.into()))
     }
 }
 
@@ -277,6 +416,51 @@ fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
     ty.is_none_or(|ty| ty == OperationType::Query)
 }
 
+/// The parameters of a GET request (the GraphQL-over-HTTP names; `variables` and
+/// `extensions` as JSON text).
+#[derive(serde::Deserialize)]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+    #[serde(rename = "documentId", alias = "doc_id")]
+    document_id: Option<String>,
+}
+
+impl GetParams {
+    fn into_request(self) -> Result<Request, String> {
+        let json = |text: Option<String>, what: &str| -> Result<serde_json::Value, String> {
+            match text {
+                Some(t) => {
+                    serde_json::from_str(&t).map_err(|e| format!("`{what}` is not JSON: {e}"))
+                }
+                None => Ok(serde_json::Value::Null),
+            }
+        };
+        let variables = json(self.variables, "variables")?;
+        let extensions = json(self.extensions, "extensions")?;
+        let wire = WireRequest {
+            query: self.query,
+            operation_name: self.operation_name,
+            variables: Some(variables),
+            extensions: None,
+            document_id: self.document_id,
+        };
+        let mut request = Request::from(wire);
+        if let serde_json::Value::Object(map) = extensions {
+            for (k, v) in map {
+                request
+                    .extensions
+                    .insert(k, async_graphql::Value::from_json(v).unwrap_or_default());
+            }
+        }
+        Ok(request)
+    }
+}
+
 pub(crate) async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -284,26 +468,26 @@ pub(crate) async fn graphql_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let raw = raw.unwrap_or_default();
+    if raw.is_empty() && wants_html(&headers) {
+        return super::graphiql::page();
+    }
+    let Some(format) = negotiate::format(&headers) else {
+        return not_acceptable();
+    };
     if raw.is_empty() {
-        if wants_html(&headers) {
-            return Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .title("Hypernet GraphiQL")
-                    .finish(),
-            )
-            .into_response();
-        }
         return refuse(
+            format,
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
             "GET /graphql needs a `query` parameter (or open it in a browser for GraphiQL)",
         );
     }
-    let request = match async_graphql::http::parse_query_string(&raw) {
+    let params = serde_urlencoded_params(&raw).and_then(GetParams::into_request);
+    let request = match params {
         Ok(request) => request,
         Err(err) => {
             return refuse(
+                format,
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
                 format!("the query string is not a GraphQL request: {err}"),
@@ -312,6 +496,7 @@ pub(crate) async fn graphql_get(
     };
     if !is_read_only(&request.query, request.operation_name.as_deref()) {
         let mut response = refuse(
+            format,
             StatusCode::METHOD_NOT_ALLOWED,
             "BAD_USER_INPUT",
             "mutations and subscriptions are not allowed over GET; use POST",
@@ -321,7 +506,22 @@ pub(crate) async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
         return response;
     }
-    execute(&state, &headers, peer, BatchRequest::Single(request)).await
+    execute(
+        &state,
+        &headers,
+        peer,
+        BatchRequest::Single(request),
+        format,
+        true,
+    )
+    .await
+}
+
+fn serde_urlencoded_params(raw: &str) -> Result<GetParams, String> {
+    let uri: axum::http::Uri = format!("/?{raw}").parse().map_err(|e| format!("{e}"))?;
+    axum::extract::Query::<GetParams>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| e.body_text())
 }
 
 #[cfg(test)]

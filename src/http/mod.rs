@@ -2,20 +2,26 @@
 
 mod caller;
 mod content;
+mod graphiql;
 mod graphql;
 mod health;
+mod negotiate;
 mod paced;
+mod persisted;
 mod uploads;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
@@ -36,6 +42,10 @@ pub(crate) struct AppState {
     /// Checked around each GraphQL execution (see `graphql::limits`).
     pub graphql_limits: Limits,
     pub documents: Arc<Documents>,
+    /// Origins of browser apps that may call the API (`*`: any).
+    pub cors_origins: Arc<Vec<String>>,
+    /// Which documents run.
+    pub documents_mode: crate::config::DocumentsMode,
 }
 
 /// Bounds on requests, checked before GraphQL sees them.
@@ -48,7 +58,88 @@ pub(crate) struct HttpLimits {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// CORS for the configured origins: the API, the media bytes and the resumable uploads, with
+/// the headers those need and show. Bearer tokens are not cookies, so no credentials mode.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    use axum::http::{Method, header};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim().trim_end_matches('/')).ok()),
+        )
+    };
+    let tus = |name: &'static str| HeaderName::from_static(name);
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::HEAD])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::RANGE,
+                header::IF_NONE_MATCH,
+                tus("upload-offset"),
+                tus("upload-length"),
+                tus("tus-resumable"),
+                REQUEST_ID,
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::CONTENT_RANGE,
+                header::ACCEPT_RANGES,
+                header::CONTENT_LENGTH,
+                header::RETRY_AFTER,
+                tus("upload-offset"),
+                tus("upload-length"),
+                tus("tus-resumable"),
+                REQUEST_ID,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Compresses what is text (GraphQL answers, JSON, GraphiQL's files) above a small size; never
+/// media bytes, nor a part of them.
+fn compression() -> CompressionLayer<impl Predicate> {
+    fn text(status: StatusCode, headers: &axum::http::HeaderMap) -> bool {
+        if status == StatusCode::PARTIAL_CONTENT {
+            return false;
+        }
+        let content_type = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        [
+            "application/json",
+            "application/graphql-response+json",
+            "text/",
+            "image/svg+xml",
+        ]
+        .iter()
+        .any(|t| content_type.starts_with(t))
+    }
+    let predicate = SizeAbove::new(1024).and(
+        |status: StatusCode,
+         _: axum::http::Version,
+         headers: &axum::http::HeaderMap,
+         _: &axum::http::Extensions| { text(status, headers) },
+    );
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .zstd(true)
+        .compress_when(predicate)
+}
+
 pub(crate) fn router(state: AppState) -> Router {
+    let cors = cors(&state.cors_origins);
     let tracing = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
         let request_id = req
             .headers()
@@ -67,6 +158,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/graphiql/{name}", get(graphiql::asset))
         .route("/media/{id}/content", get(content::media_content))
         .route(
             "/uploads/{id}",
@@ -77,6 +169,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .with_state(state)
         .layer(middleware::from_fn(run_to_completion))
+        .layer(compression())
+        .layer(tower::util::option_layer(cors))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -432,7 +432,10 @@ impl Services {
             let id = Uuid::now_v7();
             let size =
                 i64::try_from(file.size).map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
-            let mut metadata = Value::Object(found.metadata);
+            let mut metadata = super::media::taken_at_given(
+                Value::Object(found.metadata),
+                item.taken_at.is_some(),
+            );
             if let Some(extra) = &item.metadata {
                 validate::merge_patch(&mut metadata, extra);
             }

@@ -68,6 +68,15 @@ fn dedupe(ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
     dedupe_ids(ids, "ids")
 }
 
+/// `metadata` once a client gave the media's `takenAt`: the camera's zone no longer describes
+/// it (`Media.takenAtLocal` then shows `takenAt` as given).
+pub(crate) fn taken_at_given(mut metadata: serde_json::Value, given: bool) -> serde_json::Value {
+    if given && let Some(map) = metadata.as_object_mut() {
+        map.remove(crate::media::inspect::TAKEN_AT_OFFSET);
+    }
+    metadata
+}
+
 /// The distinct ids of a bulk argument, 1 to 100 of them.
 pub(crate) fn dedupe_ids(ids: &[Uuid], field: &'static str) -> AppResult<Vec<Uuid>> {
     if ids.is_empty() {
@@ -186,7 +195,10 @@ impl Services {
             taken_at: upload.taken_at.or(inspection.taken_at),
             source_type: None,
             source_id: None,
-            metadata: serde_json::Value::Object(inspection.metadata),
+            metadata: taken_at_given(
+                serde_json::Value::Object(inspection.metadata),
+                upload.taken_at.is_some(),
+            ),
         };
         let inserted = async {
             let txn = self.db.begin_write().await?;
@@ -257,11 +269,15 @@ impl Services {
         let current = store::media::find_active_locked(&txn, viewer, id)
             .await?
             .ok_or_else(|| not_found("media"))?;
-        let metadata = metadata_patch.map(|patch| {
+        let mut metadata = metadata_patch.map(|patch| {
             let mut doc = current.metadata.clone();
             validate::merge_patch(&mut doc, &patch);
             doc
         });
+        if taken_at.is_some() {
+            let doc = metadata.take().unwrap_or_else(|| current.metadata.clone());
+            metadata = Some(taken_at_given(doc, true));
+        }
         let updated =
             store::media::update_fields(&txn, current, filename, taken_at, metadata).await?;
         txn.commit().await?;

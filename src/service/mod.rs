@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod albums;
 pub(crate) mod audit;
 pub(crate) mod content;
+pub mod documents;
 pub(crate) mod graph;
 pub(crate) mod integrations;
 pub(crate) mod links;
@@ -69,8 +70,12 @@ pub struct Services {
     pub(crate) secrets: SecretBox,
     pub(crate) import_roots: Vec<PathBuf>,
     pub(crate) max_import_batch: usize,
-    /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty for relative).
+    /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty: the request's).
     pub(crate) public_url: String,
+    /// Persisted documents recently used.
+    pub(crate) documents: documents::DocumentCache,
+    /// Registered (not trusted) documents kept at most.
+    pub(crate) max_persisted_documents: u64,
 }
 
 impl Services {
@@ -108,6 +113,8 @@ impl Services {
                 .unwrap_or("")
                 .trim_end_matches('/')
                 .to_string(),
+            documents: documents::DocumentCache::new(),
+            max_persisted_documents: config.max_persisted_documents,
         };
         Ok((services, jobs))
     }

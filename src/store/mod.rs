@@ -3,6 +3,7 @@
 
 pub(crate) mod albums;
 pub(crate) mod audit;
+pub(crate) mod documents;
 pub(crate) mod graph;
 pub(crate) mod integrations;
 mod json_filter;

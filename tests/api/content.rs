@@ -146,7 +146,9 @@ async fn signed_urls_work_without_a_header_until_they_expire() {
         .upload_ok(&ann.access_token, "a.gif", bytes.clone())
         .await;
     let content_url = media["contentUrl"].as_str().unwrap();
-    assert!(content_url.starts_with("/media/"), "{content_url}");
+    // Absolute, from the request's own host (no public URL is configured here).
+    let own = app.url("/media/");
+    assert!(content_url.starts_with(&own), "{content_url}");
     let res = app.client.get(app.url(content_url)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);

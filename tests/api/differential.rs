@@ -162,6 +162,8 @@ async fn generated_documents_answer_as_both_references_do() {
         c.max_aliases = 200;
         c.max_complexity = 1_000_000;
         c.max_depth = 20;
+        // One public URL for both servers, so that their absolute URLs agree.
+        c.public_url = Some("http://hypernet.test".into());
     };
     let app = TestApp::spawn_with(limits).await;
     let (ann, world) = seed(&app).await;

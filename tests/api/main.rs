@@ -7,6 +7,7 @@ mod cli;
 mod content;
 mod differential;
 mod docgen;
+mod door;
 mod executor;
 mod fixtures;
 mod graph;

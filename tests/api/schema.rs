@@ -19,7 +19,7 @@ fn schema_graphql_matches_the_server() {
     );
 }
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "upload_chunks",
     "upload_sessions",
     "users",
@@ -31,6 +31,7 @@ const TABLES: [&str; 11] = [
     "refresh_tokens",
     "audit_log",
     "login_throttle",
+    "persisted_documents",
 ];
 const VIEWS: [&str; 3] = ["album_media", "media_sources", "user_storage"];
 
@@ -425,89 +426,78 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
 /// Variant lookups (thumbnail jobs, delete, restore, purge) read an original's `variant_of`
 /// links, trashed ones included: `idx_links_to` must serve them, or each one reads the whole
 /// links table.
-#[tokio::test]
-async fn variant_lookups_including_trashed_links_use_an_index() {
-    let app = TestApp::spawn().await;
+/// Whether `app`'s database can answer `select` through the index `index`: on SQLite, by
+/// asking for it (SQLite refuses a query the named index cannot serve); on PostgreSQL, by the
+/// plan, with sequential scans forbidden (on an empty table they are cheapest). The plan's
+/// lines, for PostgreSQL.
+async fn served_by(
+    app: &TestApp,
+    index: &str,
+    select: &str,
+    from: &str,
+    rest: &str,
+) -> Vec<String> {
     if !app.is_postgres() {
-        // SQLite refuses a query it cannot answer through the named index. Ids are blobs there.
-        let filter =
-            "WHERE to_object_id = x'00000000000040008000000000000001' AND link_type = 'variant_of'";
         // A connection of its own: the server's pooled connections may still hold the schema
         // from before the migrations, which `INDEXED BY` is checked against.
         let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
         db.execute_unprepared(&format!(
-            "SELECT from_object_id FROM links INDEXED BY idx_links_to {filter}"
+            "SELECT {select} FROM {from} INDEXED BY {index} {rest}"
         ))
         .await
-        .expect("idx_links_to serves the lookup");
+        .unwrap_or_else(|e| panic!("{index} cannot serve it: {e}"));
         db.close().await.unwrap();
-        return;
+        return Vec::new();
     }
-    let filter =
-        "WHERE to_object_id = '00000000-0000-4000-8000-000000000001' AND link_type = 'variant_of'";
     let txn = app.db.begin().await.unwrap();
-    // On an empty table a sequential scan is cheapest; forbid it to see whether an index can
-    // serve the lookup at all.
     txn.execute_unprepared("SET LOCAL enable_seqscan = off")
         .await
         .unwrap();
     let rows = txn
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
-            format!("EXPLAIN SELECT from_object_id FROM links {filter}"),
+            format!("EXPLAIN SELECT {select} FROM {from} {rest}"),
         ))
         .await
         .unwrap();
+    txn.rollback().await.unwrap();
     let plan: Vec<String> = rows
         .iter()
         .map(|r| r.try_get_by_index::<String>(0).unwrap())
         .collect();
-    txn.rollback().await.unwrap();
-    assert!(
-        plan.iter().any(|line| line.contains("idx_links_to")),
-        "{plan:?}"
+    assert!(plan.iter().any(|line| line.contains(index)), "{plan:?}");
+    plan
+}
+
+/// A user id as each backend stores it (a blob on SQLite).
+fn user_id_literal(app: &TestApp) -> &'static str {
+    if app.is_postgres() {
+        "'00000000-0000-4000-8000-000000000001'"
+    } else {
+        "x'00000000000040008000000000000001'"
+    }
+}
+
+#[tokio::test]
+async fn variant_lookups_including_trashed_links_use_an_index() {
+    let app = TestApp::spawn().await;
+    let filter = format!(
+        "WHERE to_object_id = {} AND link_type = 'variant_of'",
+        user_id_literal(&app)
     );
+    served_by(&app, "idx_links_to", "from_object_id", "links", &filter).await;
 }
 
 #[tokio::test]
 async fn library_pages_read_an_index_without_thumbnails() {
     let app = TestApp::spawn().await;
-    let filter = "WHERE user_id = {id} AND deleted_at IS NULL \
-                  AND (media.source_type IS NULL OR media.source_type <> 'variant') \
-                  ORDER BY taken_at DESC NULLS LAST, id DESC LIMIT 100";
-    if !app.is_postgres() {
-        // SQLite refuses a query it cannot answer through the named index.
-        let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
-        let filter = filter.replace("{id}", "x'00000000000040008000000000000001'");
-        db.execute_unprepared(&format!(
-            "SELECT id FROM media INDEXED BY idx_media_library {filter}"
-        ))
-        .await
-        .expect("idx_media_library serves the library page");
-        db.close().await.unwrap();
-        return;
-    }
-    let filter = filter.replace("{id}", "'00000000-0000-4000-8000-000000000001'");
-    let txn = app.db.begin().await.unwrap();
-    txn.execute_unprepared("SET LOCAL enable_seqscan = off")
-        .await
-        .unwrap();
-    let rows = txn
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("EXPLAIN SELECT id FROM media {filter}"),
-        ))
-        .await
-        .unwrap();
-    let plan: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    txn.rollback().await.unwrap();
-    // The page is read in the index's order: no sort, and no thumbnail stepped over.
-    assert!(
-        plan.iter().any(|line| line.contains("idx_media_library")),
-        "{plan:?}"
+    let rest = format!(
+        "WHERE user_id = {} AND deleted_at IS NULL \
+         AND (media.source_type IS NULL OR media.source_type <> 'variant') \
+         ORDER BY taken_at DESC NULLS LAST, id DESC LIMIT 100",
+        user_id_literal(&app)
     );
+    let plan = served_by(&app, "idx_media_library", "id", "media", &rest).await;
+    // The page is read in the index's order: no sort, and no thumbnail stepped over.
     assert!(!plan.iter().any(|line| line.contains("Sort")), "{plan:?}");
 }

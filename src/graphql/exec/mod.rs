@@ -29,6 +29,7 @@
 //! loaders and the services, with the same visibility rules as the resolvers.
 
 pub(crate) mod collect;
+pub(crate) mod cost;
 mod fields;
 mod obj;
 mod plan;
@@ -147,6 +148,7 @@ async fn execute_root(
             schema_env: ctx.schema_env,
             execute_data: ctx.execute_data,
             services,
+            request: ctx.data_opt::<RequestContext>(),
         };
         Entry {
             key: key.to_string(),

@@ -13,6 +13,7 @@ use super::obj::{Obj, Out};
 use super::run::Cx;
 use super::schema::{FieldType, SchemaInfo};
 use crate::graphql::connection::PageArgs;
+use crate::graphql::context::RequestContext;
 use crate::graphql::json;
 use crate::service::Services;
 
@@ -99,6 +100,8 @@ pub(crate) struct Planner<'a> {
     pub schema_env: &'a SchemaEnv,
     pub execute_data: Option<&'a Data>,
     pub services: &'a Arc<Services>,
+    /// Who asks, and where from.
+    pub request: Option<&'a RequestContext>,
 }
 
 impl<'a> Planner<'a> {
@@ -228,6 +231,11 @@ impl FieldCx<'_, '_> {
 
     pub(crate) fn services(&self) -> &Arc<Services> {
         self.planner.services
+    }
+
+    /// The base of the absolute URLs this request is given.
+    pub(crate) fn base_url(&self) -> &str {
+        self.planner.request.map_or("", |r| r.base_url.as_str())
     }
 
     /// The plan of the field's value, when it has one object type.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::graphql::context::{services, viewer};
+use crate::graphql::context::{request, services, viewer};
 use crate::graphql::exec::Planned;
 use crate::graphql::exec::{Out, Record, ToOut};
 use crate::graphql::ids::{self, NodeKind};
@@ -225,7 +225,7 @@ impl MediaMutation {
                 BeginUploadPayload {
                     existing: None,
                     upload: Some(UploadSession {
-                        upload_url: format!("{}/uploads/{}", svc.public_url, id.as_str()),
+                        upload_url: format!("{}/uploads/{}", request(ctx).base_url, id.as_str()),
                         id,
                         offset: BigInt(s.upload_offset),
                         size: BigInt(s.size),

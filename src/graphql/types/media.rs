@@ -14,7 +14,7 @@ use super::integration::Integration;
 use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, Page, PageArgs, cost};
-use crate::graphql::context::{loaders, services};
+use crate::graphql::context::{loaders, request, services};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::BigInt;
 use crate::service::Services;
@@ -36,12 +36,28 @@ impl Media {
     }
 }
 
-/// A short-lived signed URL of the bytes of media `id`.
-pub(crate) fn content_url(svc: &Services, id: Uuid) -> String {
+/// When `m` was taken, in the local time of the camera (see `Media.takenAtLocal`).
+pub(crate) fn taken_at_local(m: &media::Model) -> Option<String> {
+    let t = m.taken_at?;
+    let offset = m.metadata.get(crate::media::inspect::TAKEN_AT_OFFSET);
+    Some(match offset {
+        Some(serde_json::Value::String(offset)) => {
+            match chrono::DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{offset}")) {
+                Ok(zone) => t.with_timezone(zone.offset()).to_rfc3339(),
+                Err(_) => t.to_rfc3339(),
+            }
+        }
+        // The camera's wall clock, which had no zone.
+        Some(serde_json::Value::Null) => t.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+        _ => t.to_rfc3339(),
+    })
+}
+
+/// A short-lived signed URL of the bytes of media `id`, under `base` (the server's URL).
+pub(crate) fn content_url(svc: &Services, base: &str, id: Uuid) -> String {
     let (expires, signature) = svc.sign_content(id);
     format!(
-        "{}/media/{}/content?exp={expires}&sig={signature}",
-        svc.public_url,
+        "{base}/media/{}/content?exp={expires}&sig={signature}",
         ids::encode(NodeKind::Media, id).as_str()
     )
 }
@@ -88,6 +104,7 @@ pub(crate) fn column_of(name: &str) -> MediaColumns {
         "durationMs" => "duration_ms",
         "hash" => "hash",
         "takenAt" => "taken_at",
+        "takenAtLocal" => return MediaColumns::KEYS.with("taken_at").with("metadata"),
         "createdAt" => "created_at",
         "updatedAt" => "updated_at",
         "deletedAt" => "deleted_at",
@@ -168,6 +185,13 @@ impl Media {
         self.0.taken_at
     }
 
+    /// When it was taken, in the local time of the camera: with the zone the photo recorded
+    /// (`2024-06-01T12:30:00+02:00`), or with none (`2024-06-01T12:30:00`) when the camera's
+    /// clock had no zone (`takenAt` is then that wall clock read as UTC); else `takenAt`.
+    async fn taken_at_local(&self) -> Option<String> {
+        taken_at_local(&self.0)
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -189,7 +213,7 @@ impl Media {
 
     /// A short-lived signed URL of the bytes that works without a header (`<img src>`).
     async fn content_url(&self, ctx: &Context<'_>) -> String {
-        content_url(services(ctx), self.0.id)
+        content_url(services(ctx), &request(ctx).base_url, self.0.id)
     }
 
     /// The albums this media is in.

@@ -77,6 +77,30 @@ pub(super) fn apply(exif: &Exif, details: &mut Details) {
     }
     details.orientation = orientation;
     details.taken_at = taken_at(exif);
+    if details.taken_at.is_some() {
+        // The camera's zone, or null when its clock had none (see `Media.takenAtLocal`).
+        let offset = time_offset(exif).map(|o| Json::from(format_offset(o)));
+        details
+            .metadata
+            .insert(TAKEN_AT_OFFSET.to_string(), offset.unwrap_or(Json::Null));
+    }
+}
+
+/// The metadata key of the zone of a photo's `takenAt`: `"+02:00"`, or null when the camera
+/// wrote its wall clock without one (`takenAt` is then that wall clock, taken as UTC).
+pub(crate) const TAKEN_AT_OFFSET: &str = "takenAtOffset";
+
+fn format_offset(offset: FixedOffset) -> String {
+    let secs = offset.local_minus_utc();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let mins = secs.abs() / 60;
+    format!("{sign}{:02}:{:02}", mins / 60, mins % 60)
+}
+
+fn time_offset(exif: &Exif) -> Option<FixedOffset> {
+    ascii(exif, Tag::OffsetTimeOriginal)
+        .and_then(|s| parse_offset(&s))
+        .or_else(|| ascii(exif, Tag::OffsetTime).and_then(|s| parse_offset(&s)))
 }
 
 fn field(exif: &Exif, tag: Tag) -> Option<&Value> {
@@ -111,10 +135,7 @@ fn taken_at(exif: &Exif) -> Option<DateTime<Utc>> {
     let local = ascii(exif, Tag::DateTimeOriginal)
         .and_then(|s| parse_datetime(&s))
         .or_else(|| ascii(exif, Tag::DateTime).and_then(|s| parse_datetime(&s)))?;
-    let offset = ascii(exif, Tag::OffsetTimeOriginal)
-        .and_then(|s| parse_offset(&s))
-        .or_else(|| ascii(exif, Tag::OffsetTime).and_then(|s| parse_offset(&s)));
-    match offset {
+    match time_offset(exif) {
         Some(offset) => offset
             .from_local_datetime(&local)
             .single()

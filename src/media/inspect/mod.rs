@@ -9,6 +9,8 @@
 
 mod bmff;
 mod exif;
+
+pub(crate) use exif::TAKEN_AT_OFFSET;
 mod movie;
 mod sniff;
 mod source;

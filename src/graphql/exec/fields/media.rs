@@ -11,7 +11,7 @@ use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::exec::plan::{Answer, FieldCx, Plan};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::json;
-use crate::graphql::types::media::{MediaType, column_of, content_url};
+use crate::graphql::types::media::{MediaType, column_of, content_url, taken_at_local};
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
@@ -26,6 +26,10 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
         "durationMs" => direct(|m, out| int(out, m.duration_ms)),
         "hash" => direct(|m, out| json::string(out, &m.hash)),
         "takenAt" => direct(|m, out| time(out, m.taken_at)),
+        "takenAtLocal" => direct(|m, out| match taken_at_local(m) {
+            Some(t) => json::string(out, &t),
+            None => out.extend_from_slice(b"null"),
+        }),
         "createdAt" => direct(|m, out| time(out, Some(m.created_at))),
         "updatedAt" => direct(|m, out| time(out, Some(m.updated_at))),
         "deletedAt" => direct(|m, out| time(out, m.deleted_at)),
@@ -38,7 +42,8 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
         }),
         "contentUrl" => {
             let svc = f.services().clone();
-            direct(move |m, out| json::string(out, &content_url(&svc, m.id)))
+            let base = f.base_url().to_string();
+            direct(move |m, out| json::string(out, &content_url(&svc, &base, m.id)))
         }
         "albums" => Answer::batch(|cx, parents| {
             Box::pin(load(&cx.loaders.albums_of_media, parents, id, |found| {
