@@ -4,6 +4,7 @@
 mod accounts;
 mod albums;
 mod cli;
+mod clients;
 mod content;
 mod differential;
 mod docgen;
