@@ -521,4 +521,27 @@ async fn each_answer_says_what_it_cost() {
         "{res}"
     );
     assert_eq!(res["extensions"]["cost"]["limit"], 50_000);
+
+    // The mobile screen of issue 14 (20 albums of 50 media, eleven fields, five links with
+    // their far ends) passes the default limit; the same screen with pages of 100 at every
+    // level does not, and is refused before anything runs.
+    let screen = |albums: u32, media: u32, links: u32| {
+        format!(
+            "{{ viewer {{ albums(first: {albums}) {{ edges {{ node {{ id name mediaCount coverMedia {{ id contentUrl }}
+               media(first: {media}) {{ edges {{ addedAt node {{ id filename takenAt takenAtLocal width height mediaType
+                 contentUrl size mimeType createdAt
+                 links(first: {links}) {{ edges {{ other {{ id }} node {{ id linkType }} }} }} }} }} }} }} }} }} }} }}"
+        )
+    };
+    let res = app
+        .gql(&screen(20, 50, 5), json!({}), Some(&user.access_token))
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let cost = res["extensions"]["cost"]["requested"].as_u64().unwrap();
+    assert!((10_000..50_000).contains(&cost), "{cost}");
+    let res = app
+        .gql(&screen(100, 100, 100), json!({}), Some(&user.access_token))
+        .await;
+    assert_code(&res, "BAD_USER_INPUT");
+    assert!(res["data"].is_null(), "{res}");
 }
