@@ -398,3 +398,59 @@ async fn concurrent_chunks_at_one_offset_have_one_winner() {
         "{res}"
     );
 }
+
+#[tokio::test]
+async fn completing_files_the_media_in_the_callers_album_only() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let bytes = fixtures::jpeg(40, 30, Some(&fixtures::iphone()));
+    let res = begin(&app, &ann, &bytes, "a.jpg").await;
+    let upload = res["data"]["beginUpload"]["upload"].clone();
+    let url = upload["uploadUrl"].as_str().unwrap().to_string();
+    assert_eq!(
+        patch(&app, &ann.access_token, &url, 0, &bytes).await.status(),
+        204
+    );
+
+    // Bob's album is not Ann's to fill: NOT_FOUND, and the session is still there.
+    let bobs = app.create_album(&bob.access_token, "Bob's").await;
+    let res = app
+        .gql(
+            COMPLETE,
+            json!({ "input": { "uploadId": upload["id"], "albumId": bobs } }),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_code(&res, "NOT_FOUND");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM media").await, 0);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM upload_sessions").await, 1);
+
+    let hers = app.create_album(&ann.access_token, "Ann's").await;
+    let res = app
+        .gql(
+            COMPLETE,
+            json!({ "input": { "uploadId": upload["id"], "albumId": hers } }),
+            Some(&ann.access_token),
+        )
+        .await;
+    let media = res["data"]["completeUpload"]["media"]["id"].clone();
+    assert!(media.is_string(), "{res}");
+    let album = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Album { mediaCount media { nodes { id } } } } }",
+            json!({ "id": hers }),
+            &ann.access_token,
+        )
+        .await;
+    assert_eq!(album["node"]["mediaCount"], 1);
+    assert_eq!(album["node"]["media"]["nodes"][0]["id"], media);
+    let album = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Album { mediaCount } } }",
+            json!({ "id": bobs }),
+            &bob.access_token,
+        )
+        .await;
+    assert_eq!(album["node"]["mediaCount"], 0);
+}

@@ -244,12 +244,18 @@ impl MediaMutation {
     ) -> Result<Planned<CompleteUploadPayload>> {
         let viewer = viewer(ctx)?;
         let id = ids::expect(&input.upload_id, NodeKind::Upload, "uploadId")?;
+        // Checked before the upload is completed: someone else's album is NOT_FOUND and
+        // leaves the session as it was.
+        let album = checked_album(ctx, viewer, input.album_id.as_ref()).await?;
+        let svc = services(ctx);
         let Ingested {
             media,
             deduplicated,
-        } = services(ctx)
-            .complete_upload(viewer, id, input.taken_at)
-            .await?;
+        } = svc.complete_upload(viewer, id, input.taken_at).await?;
+        if let Some(album) = album {
+            svc.add_media_to_album(viewer, album, &[media.id], Position::End)
+                .await?;
+        }
         Ok(Planned(CompleteUploadPayload {
             media: Media::from(media),
             deduplicated,
