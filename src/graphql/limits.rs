@@ -179,6 +179,90 @@ pub(crate) fn missing_variable(
     })
 }
 
+/// Refuses text PostgreSQL cannot store (a NUL character, in `text` and in `jsonb` alike)
+/// anywhere in the input: every string and object key of the variables, and every string
+/// literal of the document's arguments. On SQLite too, so both backends answer alike. The
+/// error names the variable or argument path (`input.email`).
+pub(crate) fn nul_in_input(
+    doc: &ExecutableDocument,
+    variables: &async_graphql::Variables,
+) -> Option<ServerError> {
+    fn value(path: &mut Vec<String>, v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::List(items) => items.iter().enumerate().any(|(i, item)| {
+                path.push(i.to_string());
+                let found = value(path, item);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            Value::Object(fields) => fields.iter().any(|(k, item)| {
+                path.push(k.escape_debug().to_string());
+                let found = k.contains('\0') || value(path, item);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    fn selections(path: &mut Vec<String>, set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                field.node.arguments.iter().any(|(name, arg)| {
+                    path.push(name.node.to_string());
+                    let found = match arg.node.clone().into_const() {
+                        Some(v) => value(path, &v),
+                        // Only variables inside: they are checked with the variables.
+                        None => false,
+                    };
+                    if !found {
+                        path.pop();
+                    }
+                    found
+                }) || selections(path, &field.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => selections(path, &f.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+
+    let mut path = Vec::new();
+    let found = variables.iter().any(|(name, v)| {
+        path.push(name.to_string());
+        let found = value(&mut path, v);
+        if !found {
+            path.pop();
+        }
+        found
+    }) || doc
+        .operations
+        .iter()
+        .any(|(_, op)| selections(&mut path, &op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| selections(&mut path, &f.node.selection_set.node));
+    found.then(|| {
+        let field = path.join(".");
+        let mut err = with_code(
+            ServerError::new(
+                format!("`{field}` holds a NUL character (U+0000), which no text may contain"),
+                None,
+            ),
+            "BAD_USER_INPUT",
+            None,
+        );
+        if let Some(ext) = err.extensions.as_mut() {
+            ext.set("field", field);
+        }
+        err
+    })
+}
+
 /// Refuses a document whose cost (see [`crate::graphql::exec::cost`]) is above the limit.
 pub(crate) fn check_cost(limits: &Limits, cost: u64) -> Result<(), ServerError> {
     if cost <= limits.max_complexity as u64 {

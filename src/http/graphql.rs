@@ -241,6 +241,9 @@ async fn execute_one(
     if let Some(err) = limits::missing_variable(op, &request.variables) {
         return request_error(err);
     }
+    if let Some(err) = limits::nul_in_input(&parsed.doc, &request.variables) {
+        return request_error(err);
+    }
     let cost = exec::cost::of(&parsed.doc, op, &request.variables);
     if let Err(err) = limits::check_cost(limits, cost) {
         return request_error(err);

@@ -12,6 +12,7 @@ mod door;
 mod executor;
 mod fixtures;
 mod graph;
+mod hardening;
 mod helpers;
 mod http;
 mod integrations;

@@ -409,7 +409,9 @@ async fn completing_files_the_media_in_the_callers_album_only() {
     let upload = res["data"]["beginUpload"]["upload"].clone();
     let url = upload["uploadUrl"].as_str().unwrap().to_string();
     assert_eq!(
-        patch(&app, &ann.access_token, &url, 0, &bytes).await.status(),
+        patch(&app, &ann.access_token, &url, 0, &bytes)
+            .await
+            .status(),
         204
     );
 
