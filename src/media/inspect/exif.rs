@@ -113,7 +113,8 @@ fn ascii(exif: &Exif, tag: Tag) -> Option<String> {
         return None;
     };
     let text = String::from_utf8_lossy(parts.first()?);
-    let text = text.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    // A C string: it ends at the first NUL (no text PostgreSQL stores may hold one).
+    let text = text.split('\0').next().unwrap_or_default().trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
 

@@ -124,6 +124,19 @@ fn jpeg_exif_fields() {
 }
 
 #[test]
+fn exif_text_ends_at_its_first_nul() {
+    // Cameras pad with NULs, and some leave bytes after one; PostgreSQL stores no NUL.
+    let spec = fixtures::ExifSpec {
+        make: "Canon\0junk",
+        model: "EOS\0",
+        ..fixtures::iphone()
+    };
+    let found = ok(&fixtures::jpeg(64, 48, Some(&spec)));
+    assert_eq!(found.metadata["make"], json!("Canon"));
+    assert_eq!(found.metadata["camera"], json!("EOS"));
+}
+
+#[test]
 fn heic_exif_fields() {
     let found = ok(&fixtures::heic_with_exif(640, 480, &fixtures::iphone()));
     assert_eq!(found.mime_type, "image/heic");
