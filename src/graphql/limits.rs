@@ -12,7 +12,9 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Value};
 use lru::LruCache;
 
@@ -261,6 +263,55 @@ pub(crate) fn nul_in_input(
         }
         err
     })
+}
+
+/// The mutations that check a password (argon2): one of them per HTTP request, batch or not.
+const AUTHENTICATION: [&str; 4] = ["login", "register", "refreshSession", "changePassword"];
+
+/// How many authentication mutations `op` runs, aliases and fragments included.
+pub(crate) fn authentications(doc: &ExecutableDocument, op: &OperationDefinition) -> usize {
+    fn count(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+        // Fragment cycles are refused by validation later; do not follow them here.
+        if depth > 32 {
+            return 0;
+        }
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(AUTHENTICATION.contains(&f.node.name.node.as_str()))
+                }
+                Selection::InlineFragment(f) => count(doc, &f.node.selection_set.node, depth + 1),
+                Selection::FragmentSpread(s) => doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .map_or(0, |f| count(doc, &f.node.selection_set.node, depth + 1)),
+            })
+            .sum()
+    }
+    if op.ty != async_graphql::parser::types::OperationType::Mutation {
+        return 0;
+    }
+    count(doc, &op.selection_set.node, 0)
+}
+
+/// Refuses a second authentication mutation in one HTTP request; `claimed` is that request's.
+pub(crate) fn check_authentications(
+    doc: &ExecutableDocument,
+    op: &OperationDefinition,
+    claimed: &std::sync::atomic::AtomicBool,
+) -> Result<(), ServerError> {
+    let n = authentications(doc, op);
+    let again = n == 1 && claimed.swap(true, std::sync::atomic::Ordering::AcqRel);
+    if n > 1 || again {
+        return Err(refuse(
+            "one sign-in mutation (`login`, `register`, `refreshSession`, `changePassword`) \
+             per request: send the others in requests of their own"
+                .into(),
+            "authentication",
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a document whose cost (see [`crate::graphql::exec::cost`]) is above the limit.

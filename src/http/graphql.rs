@@ -1,6 +1,7 @@
 //! `POST /graphql` (JSON) and `GET /graphql` (GraphiQL for browsers; queries only otherwise).
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::MultipartOptions;
@@ -170,17 +171,18 @@ async fn execute(
     let ctx = request_context(state, headers, Some(peer));
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
     let jobs = loaders.jobs.clone();
+    let authenticated = AtomicBool::new(false);
     let execution = async {
         match batch.data(ctx).data(loaders) {
             BatchRequest::Single(request) => {
-                let (response, ran) = execute_one(state, request, read_only).await;
+                let (response, ran) = execute_one(state, request, read_only, &authenticated).await;
                 (BatchResponse::Single(response), vec![ran])
             }
             BatchRequest::Batch(requests) => {
                 let all = futures_util::future::join_all(
                     requests
                         .into_iter()
-                        .map(|r| execute_one(state, r, read_only)),
+                        .map(|r| execute_one(state, r, read_only, &authenticated)),
                 )
                 .await;
                 let (responses, ran) = all.into_iter().unzip();
@@ -198,11 +200,13 @@ fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, b
 }
 
 /// One operation, inside the query limits, and whether it ran. `read_only`: a GET request,
-/// which runs queries only.
+/// which runs queries only; `authenticated`: whether an operation of this HTTP request has
+/// already claimed its one password check.
 async fn execute_one(
     state: &AppState,
     mut request: Request,
     read_only: bool,
+    authenticated: &AtomicBool,
 ) -> (async_graphql::Response, bool) {
     if let Err(err) = persisted::resolve(state, &mut request).await {
         return request_error(err);
@@ -242,6 +246,9 @@ async fn execute_one(
         return request_error(err);
     }
     if let Some(err) = limits::nul_in_input(&parsed.doc, &request.variables) {
+        return request_error(err);
+    }
+    if let Err(err) = limits::check_authentications(&parsed.doc, op, authenticated) {
         return request_error(err);
     }
     let cost = exec::cost::of(&parsed.doc, op, &request.variables);

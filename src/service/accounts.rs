@@ -103,7 +103,8 @@ impl Services {
         if key.is_empty() || key.len() > 254 || password.len() > password::MAX_PASSWORD_BYTES {
             return Err(invalid_credentials());
         }
-        login_throttle::claim(&self.db, &key).await?;
+        let throttle = login_throttle::Keys::new(&key, client.ip.as_deref());
+        login_throttle::claim(&self.db, &throttle).await?;
         let user = store::users::find_active_by_email(&self.db, &key).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         if !password::verify(password, hash).await? {
@@ -118,7 +119,7 @@ impl Services {
             return Err(invalid_credentials());
         }
         let user = user.ok_or_else(invalid_credentials)?;
-        login_throttle::succeeded(&self.db, &key).await?;
+        login_throttle::succeeded(&self.db, &throttle).await?;
         let now = store::now();
         let txn = self.db.begin().await?;
         store::users::touch_last_login(&txn, user.id, now).await?;
@@ -146,8 +147,8 @@ impl Services {
     ) -> AppResult<AuthSession> {
         password::validate_new_password(&new_password, "newPassword")?;
         let user = self.viewer_user(viewer).await?;
-        let key = user.email.to_lowercase();
-        login_throttle::claim(&self.db, &key).await?;
+        let throttle = login_throttle::Keys::new(&user.email.to_lowercase(), client.ip.as_deref());
+        login_throttle::claim(&self.db, &throttle).await?;
         if !password::verify(current_password, Some(user.password_hash.clone())).await? {
             audit::record(
                 &self.db,
@@ -162,7 +163,7 @@ impl Services {
                 "the current password is not correct",
             ));
         }
-        login_throttle::succeeded(&self.db, &key).await?;
+        login_throttle::succeeded(&self.db, &throttle).await?;
         let password_hash = password::hash(new_password).await?;
         let txn = self.db.begin_write().await?;
         store::users::set_password_hash(&txn, user.id, password_hash.clone()).await?;

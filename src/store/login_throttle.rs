@@ -1,8 +1,9 @@
-//! Queries on `login_throttle`: the per-email back-off of failed logins.
+//! Queries on `login_throttle`: the back-off counters of failed password checks (see
+//! `service::login_throttle` for their keys).
 
 use chrono::{DateTime, Utc};
 use entity::login_throttle;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use super::now;
@@ -50,6 +51,31 @@ pub(crate) async fn claim_attempt(
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// When `key` is locked until, if it is.
+pub(crate) async fn locked_until(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(login_throttle::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?
+        .and_then(|row| row.locked_until))
+}
+
+/// Takes one attempt off `key`: a correct password was not a failure.
+pub(crate) async fn forgive_one(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::Failures,
+            Expr::col(login_throttle::Column::Failures).sub(1),
+        )
+        .filter(login_throttle::Column::EmailKey.eq(key))
+        .filter(login_throttle::Column::Failures.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Forgets the failures of `key` after a successful login.

@@ -1,4 +1,5 @@
-//! Hardening (issue 15): input PostgreSQL cannot store, ...
+//! Hardening: input no text may hold, bounded password work and a throttle that cannot be
+//! turned against an account's owner.
 
 use serde_json::{Value, json};
 
@@ -86,4 +87,141 @@ async fn nul_characters_are_bad_input_with_the_field_named_before_anything_runs(
         )
         .await;
     assert!(res["errors"].is_null(), "{res}");
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> Value {
+    app.client
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", ip)
+        .json(&json!({
+            "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
+            "variables": { "e": email, "p": password },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_sign_in_mutation_per_request_and_per_batch() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com").await;
+    let login = |alias: &str, password: &str| {
+        format!(
+            "{alias}: login(input: {{ email: \"ann@example.com\", password: \"{password}\" }}) {{ accessToken }}"
+        )
+    };
+    // Two in one document, even through a fragment: refused before any password is checked.
+    let res = app
+        .gql(
+            &format!(
+                "mutation {{ {} ...F }} fragment F on Mutation {{ {} }}",
+                login("a", "wrong wrong wrong"),
+                login("b", PASSWORD)
+            ),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_code(&res, "BAD_USER_INPUT");
+    assert_eq!(res["errors"][0]["extensions"]["limit"], "authentication");
+    // One per batch: the first runs, every other is refused.
+    let one = json!({ "query": format!("mutation {{ {} }}", login("a", PASSWORD)) });
+    let res: Value = app
+        .post_json(json!([one, one, one]), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answers = res.as_array().expect("a batch answer");
+    let signed_in = answers
+        .iter()
+        .filter(|a| a["data"]["a"]["accessToken"].is_string())
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a["errors"][0]["extensions"]["limit"] == "authentication")
+        .count();
+    assert_eq!((signed_in, refused), (1, 2), "{res}");
+    assert_eq!(
+        app.sql_i64(
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('auth.login', 'auth.login_failed')"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
+    let ann = app.register("ann@example.com").await;
+    let _ = ann;
+    // A stranger fails from one address until that address is locked out of the account.
+    for i in 0..5 {
+        let res = login_from(
+            &app,
+            "ann@example.com",
+            &format!("guess {i} guess"),
+            "203.0.113.7",
+        )
+        .await;
+        assert_code(&res, "UNAUTHENTICATED");
+    }
+    let res = login_from(&app, "ann@example.com", PASSWORD, "203.0.113.7").await;
+    assert_code(&res, "RATE_LIMITED");
+    // The owner, from her own address, signs in at once.
+    let res = login_from(&app, "ann@example.com", PASSWORD, "198.51.100.20").await;
+    assert!(res["data"]["login"]["accessToken"].is_string(), "{res}");
+
+    // Failures spread over many addresses meet the account's own, higher threshold.
+    let mut limited = 0;
+    for i in 0..60 {
+        let ip = format!("192.0.2.{}", i + 1);
+        let res = login_from(&app, "ann@example.com", "spread guess guess", &ip).await;
+        if res["errors"][0]["extensions"]["code"] == "RATE_LIMITED" {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited > 0 && limited <= 11,
+        "{limited} of 60 spread guesses were limited"
+    );
+}
+
+#[tokio::test]
+async fn one_address_spraying_many_accounts_is_slowed() {
+    let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
+    let mut codes = Vec::new();
+    for i in 0..105 {
+        let res = login_from(
+            &app,
+            &format!("user{i}@example.com"),
+            "spray spray spray",
+            "203.0.113.9",
+        )
+        .await;
+        codes.push(
+            res["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    let first_limited = codes.iter().position(|c| c == "RATE_LIMITED");
+    assert_eq!(first_limited, Some(100), "{codes:?}");
+    // Another address is not affected.
+    let res = login_from(
+        &app,
+        "user0@example.com",
+        "spray spray spray",
+        "203.0.113.10",
+    )
+    .await;
+    assert_code(&res, "UNAUTHENTICATED");
 }
