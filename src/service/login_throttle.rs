@@ -139,10 +139,10 @@ impl Keys {
 pub(super) async fn claim(db: &impl ConnectionTrait, keys: &Keys) -> AppResult<()> {
     let now = store::now();
     for (key, _) in keys.each() {
-        if let Some(until) = store::login_throttle::locked_until(db, key).await? {
-            if until > now {
-                return Err(rate_limited(until, now));
-            }
+        if let Some(until) = store::login_throttle::locked_until(db, key).await?
+            && until > now
+        {
+            return Err(rate_limited(until, now));
         }
     }
     for (key, policy) in keys.each() {
