@@ -1,5 +1,6 @@
-//! Short-lived access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `iss` and `aud`, the
-//! algorithm pinned when verifying.
+//! Short-lived access tokens: HS256 JWTs with `sub`, `sid` (the session: the refresh-token
+//! family it was issued for), `jti`, `exp`, `iat`, `iss` and `aud`, the algorithm pinned
+//! when verifying. A token without a session is refused.
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ const LEEWAY_SECS: u64 = 30;
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    sid: String,
+    jti: String,
     exp: i64,
     iat: i64,
     iss: String,
@@ -50,12 +53,18 @@ impl AccessTokens {
         })
     }
 
-    /// A token for `user_id` and the moment it expires.
-    pub(crate) fn issue(&self, user_id: Uuid) -> anyhow::Result<(String, DateTime<Utc>)> {
+    /// A token for `user_id` in `session`, and the moment it expires.
+    pub(crate) fn issue(
+        &self,
+        user_id: Uuid,
+        session: Uuid,
+    ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let now = Utc::now().trunc_subsecs(0);
         let expires_at = now + self.ttl;
         let claims = Claims {
             sub: user_id.to_string(),
+            sid: session.to_string(),
+            jti: Uuid::new_v4().simple().to_string(),
             exp: expires_at.timestamp(),
             iat: now.timestamp(),
             iss: ISSUER.into(),
@@ -65,10 +74,14 @@ impl AccessTokens {
         Ok((token, expires_at))
     }
 
-    /// The user a valid token speaks for; `None` for anything invalid or expired.
-    pub(crate) fn verify(&self, token: &str) -> Option<Uuid> {
+    /// The user a valid token speaks for and its session; `None` for anything invalid or
+    /// expired. Whether the session is still open is for the caller to check.
+    pub(crate) fn verify(&self, token: &str) -> Option<(Uuid, Uuid)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Uuid::parse_str(&data.claims.sub).ok()
+        Some((
+            Uuid::parse_str(&data.claims.sub).ok()?,
+            Uuid::parse_str(&data.claims.sid).ok()?,
+        ))
     }
 }
 
@@ -83,14 +96,14 @@ mod tests {
     #[test]
     fn round_trip() {
         let t = tokens(60);
-        let id = Uuid::now_v7();
-        let (token, _) = t.issue(id).unwrap();
-        assert_eq!(t.verify(&token), Some(id));
+        let (id, sid) = (Uuid::now_v7(), Uuid::now_v7());
+        let (token, _) = t.issue(id, sid).unwrap();
+        assert_eq!(t.verify(&token), Some((id, sid)));
     }
 
     #[test]
     fn other_secrets_and_tampering_are_refused() {
-        let (token, _) = tokens(60).issue(Uuid::now_v7()).unwrap();
+        let (token, _) = tokens(60).issue(Uuid::now_v7(), Uuid::now_v7()).unwrap();
         let other = AccessTokens::new(&[8u8; 32], Duration::from_secs(60)).unwrap();
         assert_eq!(other.verify(&token), None);
         let mut tampered = token.clone();
@@ -118,6 +131,8 @@ mod tests {
         let t = AccessTokens::new(&[7u8; 32], Duration::ZERO).unwrap();
         let claims = Claims {
             sub: Uuid::now_v7().to_string(),
+            sid: Uuid::now_v7().to_string(),
+            jti: "1".into(),
             exp: Utc::now().timestamp() - 2 * LEEWAY_SECS as i64,
             iat: 0,
             iss: ISSUER.into(),
@@ -125,6 +140,30 @@ mod tests {
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &t.encoding).unwrap();
+        assert_eq!(t.verify(&token), None);
+    }
+
+    #[test]
+    fn tokens_without_a_session_are_refused() {
+        // What servers before sessions were checked issued: no `sid`.
+        #[derive(Serialize)]
+        struct Old {
+            sub: String,
+            exp: i64,
+            iat: i64,
+            iss: String,
+            aud: String,
+        }
+        let t = tokens(60);
+        let old = Old {
+            sub: Uuid::now_v7().to_string(),
+            exp: Utc::now().timestamp() + 600,
+            iat: 0,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &t.encoding).unwrap();
         assert_eq!(t.verify(&token), None);
     }
 

@@ -11,14 +11,23 @@ use crate::service::ClientInfo;
 
 const MAX_USER_AGENT: usize = 512;
 
-pub(crate) fn request_context(
+pub(crate) async fn request_context(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> RequestContext {
     let (viewer, bad_token) = match bearer_token(headers) {
         Some(token) => match state.services.access_tokens.verify(token) {
-            Some(user) => (Some(user), false),
+            // A token counts while its session is open; a database that cannot say
+            // leaves the caller signed out (fail closed), with the cause logged.
+            Some((user, session)) => match state.services.session_open(user, session).await {
+                Ok(true) => (Some(user), false),
+                Ok(false) => (None, true),
+                Err(err) => {
+                    tracing::warn!(error = %err.message(), "could not check a session");
+                    (None, true)
+                }
+            },
             None => (None, true),
         },
         None => (None, false),

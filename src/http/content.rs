@@ -93,7 +93,7 @@ pub(crate) async fn media_content(
     };
     let access = match (signature.exp, signature.sig) {
         (Some(expires), Some(signature)) => ContentAccess::Signed { expires, signature },
-        _ => match request_context(&state, &headers, Some(peer)).viewer {
+        _ => match request_context(&state, &headers, Some(peer)).await.viewer {
             Some(viewer) => ContentAccess::Viewer(viewer),
             None => {
                 return error_response(AppError::Unauthenticated(

@@ -168,7 +168,7 @@ async fn execute(
     format: Format,
     read_only: bool,
 ) -> Response {
-    let ctx = request_context(state, headers, Some(peer));
+    let ctx = request_context(state, headers, Some(peer)).await;
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
     let jobs = loaders.jobs.clone();
     let authenticated = AtomicBool::new(false);

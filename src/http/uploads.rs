@@ -33,13 +33,14 @@ fn tus_headers(offset: Option<i64>, length: Option<i64>) -> HeaderMap {
 }
 
 /// The caller and the session id.
-fn caller_and_id(
+async fn caller_and_id(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
     id: &str,
 ) -> Result<(Uuid, Uuid), AppError> {
     let viewer = request_context(state, headers, Some(peer))
+        .await
         .viewer
         .ok_or_else(|| {
             AppError::Unauthenticated("send `Authorization: Bearer <accessToken>`".into())
@@ -56,7 +57,7 @@ pub(crate) async fn head_upload(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (viewer, upload) = match caller_and_id(&state, &headers, peer, &id) {
+    let (viewer, upload) = match caller_and_id(&state, &headers, peer, &id).await {
         Ok(found) => found,
         Err(err) => return error_response(err),
     };
@@ -77,7 +78,7 @@ pub(crate) async fn patch_upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (viewer, upload) = match caller_and_id(&state, &headers, peer, &id) {
+    let (viewer, upload) = match caller_and_id(&state, &headers, peer, &id).await {
         Ok(found) => found,
         Err(err) => return error_response(err),
     };

@@ -184,6 +184,7 @@ impl Services {
             .open_session(&txn, user, None, Uuid::now_v7(), client)
             .await?;
         txn.commit().await?;
+        self.open_sessions.forget_all();
         Ok(session)
     }
 
@@ -251,6 +252,7 @@ impl Services {
         )
         .await?;
         txn.commit().await?;
+        self.open_sessions.forget_all();
         Ok(())
     }
 

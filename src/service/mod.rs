@@ -76,6 +76,8 @@ pub struct Services {
     pub(crate) documents: documents::DocumentCache,
     /// Registered (not trusted) documents kept at most.
     pub(crate) max_persisted_documents: u64,
+    /// What this instance last read of the sessions access tokens name.
+    pub(crate) open_sessions: sessions::OpenSessions,
 }
 
 impl Services {
@@ -115,6 +117,7 @@ impl Services {
                 .to_string(),
             documents: documents::DocumentCache::new(),
             max_persisted_documents: config.max_persisted_documents,
+            open_sessions: sessions::OpenSessions::default(),
         };
         Ok((services, jobs))
     }

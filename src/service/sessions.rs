@@ -1,5 +1,12 @@
 //! Sessions: a login creates a refresh-token family; each refresh rotates the token; reuse of a
-//! rotated token revokes the family.
+//! rotated token revokes the family. Access tokens name their family (`sid`), and a request's
+//! token counts only while that family is open ([`Services::session_open`]): a logout, a
+//! password change or a deleted account ends its access tokens within
+//! [`SESSION_CHECK_TTL`] on every instance.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::users;
@@ -22,11 +29,55 @@ pub(crate) struct AuthSession {
     pub user: users::Model,
 }
 
+/// How long one instance trusts what it last read of a session.
+pub(crate) const SESSION_CHECK_TTL: Duration = Duration::from_secs(2);
+/// Sessions remembered at most; beyond, the memory starts over.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// What this instance last read of each session, and when.
+#[derive(Default)]
+pub(crate) struct OpenSessions(Mutex<HashMap<(Uuid, Uuid), (bool, Instant)>>);
+
+impl OpenSessions {
+    fn get(&self, key: (Uuid, Uuid)) -> Option<bool> {
+        let seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.get(&key)
+            .filter(|(_, at)| at.elapsed() < SESSION_CHECK_TTL)
+            .map(|(open, _)| *open)
+    }
+
+    fn put(&self, key: (Uuid, Uuid), open: bool) {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.len() >= MAX_REMEMBERED {
+            seen.clear();
+        }
+        seen.insert(key, (open, Instant::now()));
+    }
+
+    /// After a revocation here: ask the database again (other instances do within the TTL).
+    pub(crate) fn forget_all(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
 fn invalid_refresh_token() -> AppError {
     AppError::Unauthenticated("the refresh token is invalid, expired or revoked".into())
 }
 
 impl Services {
+    /// Whether `session` of `user` is still open (see the module's doc).
+    pub(crate) async fn session_open(&self, user: Uuid, session: Uuid) -> AppResult<bool> {
+        if let Some(open) = self.open_sessions.get((user, session)) {
+            return Ok(open);
+        }
+        let open = store::refresh_tokens::session_open(&self.db, user, session).await?;
+        self.open_sessions.put((user, session), open);
+        Ok(open)
+    }
+
     /// Stores a new refresh token in `family` (a new family when `None`) and returns the tokens.
     pub(super) async fn open_session(
         &self,
@@ -37,20 +88,21 @@ impl Services {
         client: &ClientInfo,
     ) -> AppResult<AuthSession> {
         let refresh_token = new_refresh_token();
+        let family_id = family.unwrap_or_else(Uuid::now_v7);
         store::refresh_tokens::insert(
             db,
             NewRefreshToken {
                 id,
                 user_id: user.id,
                 token_hash: hash_token(&refresh_token),
-                family_id: family.unwrap_or_else(Uuid::now_v7),
+                family_id,
                 expires_at: store::now() + self.refresh_token_ttl,
                 user_agent: client.user_agent.clone(),
                 ip: client.ip.clone(),
             },
         )
         .await?;
-        let (access_token, expires_at) = self.access_tokens.issue(user.id)?;
+        let (access_token, expires_at) = self.access_tokens.issue(user.id, family_id)?;
         Ok(AuthSession {
             access_token,
             refresh_token,
@@ -76,6 +128,7 @@ impl Services {
             if token.replaced_by.is_some() {
                 let revoked =
                     store::refresh_tokens::revoke_family(&self.db, token.family_id).await?;
+                self.open_sessions.forget_all();
                 audit::record(
                     &self.db,
                     client,
@@ -135,6 +188,7 @@ impl Services {
         )
         .await?;
         txn.commit().await?;
+        self.open_sessions.forget_all();
         Ok(revoked)
     }
 
@@ -152,6 +206,7 @@ impl Services {
         )
         .await?;
         txn.commit().await?;
+        self.open_sessions.forget_all();
         Ok(revoked)
     }
 }

@@ -40,6 +40,36 @@ pub(crate) async fn insert(
     .await
 }
 
+/// Whether the session (refresh-token family) `family` of `user` is still open: a token of
+/// it neither revoked nor expired, of an account not deleted.
+pub(crate) async fn session_open(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    family: Uuid,
+) -> Result<bool, DbErr> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{ExprTrait, Query};
+    let active_user = Query::select()
+        .column(entity::users::Column::Id)
+        .from(entity::users::Entity)
+        .and_where(Expr::col(entity::users::Column::Id).eq(user))
+        .and_where(Expr::col(entity::users::Column::DeletedAt).is_null())
+        .to_owned();
+    let open: Option<Uuid> = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::Id)
+        .filter(refresh_tokens::Column::FamilyId.eq(family))
+        .filter(refresh_tokens::Column::UserId.eq(user))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .filter(refresh_tokens::Column::ExpiresAt.gt(now()))
+        .filter(refresh_tokens::Column::UserId.in_subquery(active_user))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(open.is_some())
+}
+
 pub(crate) async fn find_by_hash(
     db: &impl ConnectionTrait,
     token_hash: &str,

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code};
+use crate::helpers::{PASSWORD, TestApp, assert_code};
 
 fn field_of(res: &Value) -> &str {
     res["errors"][0]["extensions"]["field"]
@@ -88,8 +88,6 @@ async fn nul_characters_are_bad_input_with_the_field_named_before_anything_runs(
         .await;
     assert!(res["errors"].is_null(), "{res}");
 }
-
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> Value {
     app.client
@@ -224,4 +222,110 @@ async fn one_address_spraying_many_accounts_is_slowed() {
     )
     .await;
     assert_code(&res, "UNAUTHENTICATED");
+}
+
+/// Whether `token` still signs in on `app`: `viewer` answers, or UNAUTHENTICATED.
+async fn signed_in(app: &TestApp, token: &str) -> bool {
+    let res = app.gql("{ viewer { id } }", json!({}), Some(token)).await;
+    match res["data"]["viewer"]["id"].as_str() {
+        Some(_) => true,
+        None => {
+            assert_code(&res, "UNAUTHENTICATED");
+            false
+        }
+    }
+}
+
+/// Waits (a few seconds at most) until `token` no longer signs in on `app`.
+async fn ends_within_seconds(app: &TestApp, token: &str) {
+    let started = std::time::Instant::now();
+    while signed_in(app, token).await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(6),
+            "the access token still works"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn access_tokens_end_with_their_session_on_every_instance() {
+    let app = TestApp::spawn().await;
+    let other = app.spawn_beside(|_| {}).await;
+    let ann = app.register("ann@example.com").await;
+    let second = app.login("ann@example.com", PASSWORD).await;
+    let second_token = second["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for server in [&app, &other] {
+        assert!(signed_in(server, &ann.access_token).await);
+        assert!(signed_in(server, &second_token).await);
+    }
+
+    // Logging out of one session ends its access token at once here, within seconds there;
+    // the other session goes on.
+    let res = app
+        .gql(
+            "mutation($r: String!) { logout(input: { refreshToken: $r }) { revokedSessions } }",
+            json!({ "r": ann.refresh_token }),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    assert!(!signed_in(&app, &ann.access_token).await);
+    ends_within_seconds(&other, &ann.access_token).await;
+    assert!(signed_in(&other, &second_token).await);
+
+    // A password change ends every other session, and opens one.
+    let res = other
+        .gql(
+            "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { accessToken } }",
+            json!({ "c": PASSWORD, "n": "another long passphrase" }),
+            Some(&second_token),
+        )
+        .await;
+    let third = res["data"]["changePassword"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_string();
+    ends_within_seconds(&app, &second_token).await;
+    assert!(signed_in(&app, &third).await);
+
+    // A deleted account's tokens stop, and it can change nothing.
+    app.sql("UPDATE users SET deleted_at = updated_at WHERE email = 'ann@example.com'")
+        .await
+        .unwrap();
+    ends_within_seconds(&app, &third).await;
+    ends_within_seconds(&other, &third).await;
+    let res = app
+        .gql(
+            "mutation { createAlbum(input: { name: \"after\" }) { album { id } } }",
+            json!({}),
+            Some(&third),
+        )
+        .await;
+    assert_code(&res, "UNAUTHENTICATED");
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM albums").await, 0);
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_access_token() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let second = app.login("ann@example.com", PASSWORD).await;
+    let second_token = second["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .gql(
+            "mutation { logoutAll { revokedSessions } }",
+            json!({}),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    assert!(!signed_in(&app, &ann.access_token).await);
+    assert!(!signed_in(&app, &second_token).await);
 }
