@@ -257,6 +257,25 @@ pub struct Config {
     )]
     pub max_import_batch: usize,
 
+    /// Seconds an instance trusts what it last read of a session: how long a revoked
+    /// session's access tokens may still work on the other instances (default 2).
+    #[arg(
+        long,
+        env = "HYPERNET_SESSION_CHECK_SECS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub session_check_secs: u64,
+
+    /// Most nodes one `traverse` visits before it stops and says so (`truncated`).
+    #[arg(
+        long,
+        env = "HYPERNET_TRAVERSE_MAX_NODES",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub traverse_max_nodes: usize,
+
     /// Origins whose browser apps may call the API, comma-separated and exact
     /// (`https://app.example.com`); `*` allows any (safe here: the API authenticates by bearer
     /// token, never by cookie). Default: none, same-origin only.

@@ -5,7 +5,7 @@
 //! `Display` type into an error with no code, so without it the only way from an `AppError` to
 //! a GraphQL error is our mapping, and `?` in a resolver cannot lose the code.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 
 /// What can go wrong in a request, in terms a client can act on.
 #[derive(Debug)]
@@ -24,6 +24,15 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The database is busy (every connection in use) or cannot be reached: worth a retry.
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A statement ran into its time limit.
+    Timeout(String),
+    /// The disk or the object store is full.
+    InsufficientStorage(String),
     /// Anything the client cannot fix. Logged with its cause; never shown.
     Internal(anyhow::Error),
 }
@@ -41,7 +50,31 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Unavailable { .. } => "SERVICE_UNAVAILABLE",
+            AppError::Timeout(_) => "TIMEOUT",
+            AppError::InsufficientStorage(_) => "INSUFFICIENT_STORAGE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// Whether the same request may succeed if sent again unchanged (`extensions.retryable`).
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            AppError::RateLimited { .. } | AppError::Unavailable { .. }
+        )
+    }
+
+    /// Seconds to wait before retrying, where the server can say.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited {
+                retry_after_secs, ..
+            }
+            | AppError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -52,10 +85,12 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
-            | AppError::QuotaExceeded(m) => m.clone(),
-            AppError::BadUserInput { message, .. } | AppError::RateLimited { message, .. } => {
-                message.clone()
-            }
+            | AppError::QuotaExceeded(m)
+            | AppError::Timeout(m)
+            | AppError::InsufficientStorage(m) => m.clone(),
+            AppError::BadUserInput { message, .. }
+            | AppError::RateLimited { message, .. }
+            | AppError::Unavailable { message, .. } => message.clone(),
             AppError::Internal(_) => "internal error".into(),
         }
     }
@@ -82,19 +117,97 @@ impl AppError {
 }
 
 impl From<DbErr> for AppError {
-    /// The one place where a unique-constraint violation becomes `CONFLICT`.
+    /// The one place where database errors get a code: a unique-constraint violation is
+    /// `CONFLICT`; see [`operational`] for the others an operator or a client can act on.
     fn from(err: DbErr) -> Self {
-        match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::Conflict("an object with these values already exists".into())
-            }
-            _ => AppError::Internal(anyhow::Error::new(err).context("database error")),
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            return AppError::Conflict("an object with these values already exists".into());
         }
+        operational(&err).unwrap_or_else(|| {
+            AppError::Internal(anyhow::Error::new(err).context("database error"))
+        })
+    }
+}
+
+/// The database is busy.
+fn busy() -> AppError {
+    AppError::Unavailable {
+        message: "the server is busy: every database connection is in use; try again shortly"
+            .into(),
+        retry_after_secs: 1,
+    }
+}
+
+/// The database does not answer.
+fn unreachable() -> AppError {
+    AppError::Unavailable {
+        message: "the database cannot be reached; try again later".into(),
+        retry_after_secs: 5,
+    }
+}
+
+fn full() -> AppError {
+    AppError::InsufficientStorage("the server's storage is full; nothing was changed".into())
+}
+
+/// Database failures that are not bugs: the pool exhausted, the server gone, a statement
+/// timeout, a full disk (PostgreSQL's SQLSTATEs and SQLite's result codes).
+fn operational(err: &DbErr) -> Option<AppError> {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return Some(busy()),
+        DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => return Some(unreachable()),
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return None,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return None;
+    };
+    use sea_orm::sqlx::Error as Sqlx;
+    match sqlx.as_ref() {
+        Sqlx::PoolTimedOut => Some(busy()),
+        Sqlx::PoolClosed | Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::Protocol(_) => Some(unreachable()),
+        Sqlx::Database(db) => {
+            let code = db.code()?;
+            match code.as_ref() {
+                // PostgreSQL: query_canceled (statement_timeout), lock_not_available.
+                "57014" | "55P03" => Some(AppError::Timeout(
+                    "the database took too long to answer; ask for less, or try again later".into(),
+                )),
+                // disk_full, insufficient_resources, out_of_memory.
+                "53100" | "53000" | "53200" => Some(full()),
+                // admin_shutdown, crash_shutdown, cannot_connect_now, connection exceptions.
+                "57P01" | "57P02" | "57P03" => Some(unreachable()),
+                c if c.starts_with("08") => Some(unreachable()),
+                // SQLite: SQLITE_FULL (and its extended codes).
+                c if c.parse::<i32>().is_ok_and(|n| n & 0xff == 13) => Some(full()),
+                // SQLite: SQLITE_BUSY, SQLITE_LOCKED past the busy timeout.
+                c if c.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)) => Some(busy()),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
 impl From<anyhow::Error> for AppError {
+    /// Internal, unless a cause in its chain is one of the operational failures above or a
+    /// full disk.
     fn from(err: anyhow::Error) -> Self {
+        for cause in err.chain() {
+            if let Some(db) = cause.downcast_ref::<DbErr>()
+                && let Some(known) = operational(db)
+            {
+                return known;
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                )
+            {
+                return full();
+            }
+        }
         AppError::Internal(err)
     }
 }
@@ -120,6 +233,18 @@ mod tests {
                 "RATE_LIMITED",
             ),
             (
+                AppError::Unavailable {
+                    message: "x".into(),
+                    retry_after_secs: 1,
+                },
+                "SERVICE_UNAVAILABLE",
+            ),
+            (AppError::Timeout("x".into()), "TIMEOUT"),
+            (
+                AppError::InsufficientStorage("x".into()),
+                "INSUFFICIENT_STORAGE",
+            ),
+            (
                 AppError::internal(anyhow::anyhow!("boom")),
                 "INTERNAL_SERVER_ERROR",
             ),
@@ -133,6 +258,29 @@ mod tests {
     fn internal_errors_do_not_show_their_cause() {
         let err = AppError::internal(anyhow::anyhow!("connection to 10.0.0.7 refused"));
         assert_eq!(err.message(), "internal error");
+    }
+
+    #[test]
+    fn operational_failures_say_what_they_are() {
+        let busy: AppError = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout).into();
+        assert_eq!(
+            (busy.code(), busy.retryable()),
+            ("SERVICE_UNAVAILABLE", true)
+        );
+        assert_eq!(busy.retry_after_secs(), Some(1));
+        let gone: AppError = DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed).into();
+        assert_eq!(gone.code(), "SERVICE_UNAVAILABLE");
+        let io = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let full: AppError = anyhow::Error::new(io).context("writing a blob").into();
+        assert_eq!(
+            (full.code(), full.retryable()),
+            ("INSUFFICIENT_STORAGE", false)
+        );
+        let nested: AppError =
+            anyhow::Error::new(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+                .context("loading albums")
+                .into();
+        assert_eq!(nested.code(), "SERVICE_UNAVAILABLE");
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod error;
 pub mod graphql;
 pub(crate) mod http;
 pub(crate) mod media;
+#[cfg(test)]
+mod property_tests;
 pub mod service;
 pub mod startup;
 pub(crate) mod storage;

@@ -14,8 +14,10 @@ use crate::service::{ClientInfo, Services};
 pub(crate) struct RequestContext {
     /// The user a valid access token speaks for.
     pub viewer: Option<Uuid>,
-    /// A token was sent but is invalid or expired.
+    /// A token was sent but is invalid, expired, or of a session that has ended.
     pub bad_token: bool,
+    /// A valid token whose session could not be checked (the database busy or away).
+    pub session_unchecked: bool,
     pub client: ClientInfo,
     /// Where this server is, as the client reached it (`https://photos.example.com`): the base
     /// of the absolute URLs the API hands out.
@@ -38,14 +40,27 @@ pub(crate) fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
 
 /// The signed-in user, or `UNAUTHENTICATED`.
 pub(crate) fn viewer(ctx: &Context<'_>) -> Result<Uuid, AppError> {
-    let req = request(ctx);
-    match req.viewer {
-        Some(id) => Ok(id),
-        None if req.bad_token => Err(AppError::Unauthenticated(
-            "the access token is invalid or expired".into(),
-        )),
-        None => Err(AppError::Unauthenticated(
-            "sign in first: send `Authorization: Bearer <accessToken>`".into(),
-        )),
+    request(ctx).signed_in()
+}
+
+impl RequestContext {
+    /// The signed-in user; `UNAUTHENTICATED` without a valid token of an open session, and
+    /// `SERVICE_UNAVAILABLE` when the session could not be checked.
+    pub(crate) fn signed_in(&self) -> Result<Uuid, AppError> {
+        match self.viewer {
+            Some(id) => Ok(id),
+            None if self.session_unchecked => Err(AppError::Unavailable {
+                message: "the session could not be checked: the database is busy or away; \
+                          try again shortly"
+                    .into(),
+                retry_after_secs: 1,
+            }),
+            None if self.bad_token => Err(AppError::Unauthenticated(
+                "the access token is invalid or expired, or its session has ended".into(),
+            )),
+            None => Err(AppError::Unauthenticated(
+                "sign in first: send `Authorization: Bearer <accessToken>`".into(),
+            )),
+        }
     }
 }

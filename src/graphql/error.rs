@@ -13,18 +13,24 @@ impl From<AppError> for async_graphql::Error {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
             }
             AppError::RateLimited { .. } => tracing::info!(%message, "rate limited"),
+            AppError::Unavailable { .. }
+            | AppError::Timeout(_)
+            | AppError::InsufficientStorage(_) => {
+                tracing::warn!(code, %message, "operational error")
+            }
             _ => tracing::debug!(code, %message, "client error"),
         }
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
-            match &err {
-                AppError::BadUserInput {
-                    field: Some(field), ..
-                } => ext.set("field", *field),
-                AppError::RateLimited {
-                    retry_after_secs, ..
-                } => ext.set("retryAfter", *retry_after_secs),
-                _ => {}
+            ext.set("retryable", err.retryable());
+            if let AppError::BadUserInput {
+                field: Some(field), ..
+            } = &err
+            {
+                ext.set("field", *field);
+            }
+            if let Some(secs) = err.retry_after_secs() {
+                ext.set("retryAfter", secs);
             }
         })
     }

@@ -16,25 +16,26 @@ pub(crate) async fn request_context(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> RequestContext {
-    let (viewer, bad_token) = match bearer_token(headers) {
+    let (viewer, bad_token, session_unchecked) = match bearer_token(headers) {
         Some(token) => match state.services.access_tokens.verify(token) {
-            // A token counts while its session is open; a database that cannot say
-            // leaves the caller signed out (fail closed), with the cause logged.
+            // A token counts while its session is open. A database that cannot say leaves
+            // the caller signed out for this request (fail closed), told to retry.
             Some((user, session)) => match state.services.session_open(user, session).await {
-                Ok(true) => (Some(user), false),
-                Ok(false) => (None, true),
+                Ok(true) => (Some(user), false, false),
+                Ok(false) => (None, true, false),
                 Err(err) => {
-                    tracing::warn!(error = %err.message(), "could not check a session");
-                    (None, true)
+                    tracing::warn!(code = err.code(), error = %err.message(), "could not check a session");
+                    (None, false, true)
                 }
             },
-            None => (None, true),
+            None => (None, true, false),
         },
-        None => (None, false),
+        None => (None, false, false),
     };
     RequestContext {
         viewer,
         bad_token,
+        session_unchecked,
         client: client_info(headers, peer, state.limits.trust_forwarded_for),
         base_url: base_url(
             &state.services.public_url,

@@ -28,15 +28,35 @@ fn status_for(err: &AppError) -> StatusCode {
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+/// The plain-text answer of the content and upload routes to `err`, with `Retry-After`
+/// where the server can say when to come back.
 pub(crate) fn error_response(err: AppError) -> Response {
-    if let AppError::Internal(cause) = &err {
-        tracing::error!(error = format!("{cause:#}"), "internal error");
+    match &err {
+        AppError::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "internal error")
+        }
+        AppError::Unavailable { .. } | AppError::Timeout(_) | AppError::InsufficientStorage(_) => {
+            tracing::warn!(code = err.code(), message = %err.message(), "operational error")
+        }
+        _ => {}
     }
-    (status_for(&err), err.message()).into_response()
+    let mut response = (status_for(&err), err.message()).into_response();
+    if let Some(secs) = err.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    response
 }
 
 /// The single byte range of a `Range` header, for a blob of `size` bytes. `Ok(None)`: no (or an
@@ -93,14 +113,18 @@ pub(crate) async fn media_content(
     };
     let access = match (signature.exp, signature.sig) {
         (Some(expires), Some(signature)) => ContentAccess::Signed { expires, signature },
-        _ => match request_context(&state, &headers, Some(peer)).await.viewer {
-            Some(viewer) => ContentAccess::Viewer(viewer),
-            None => {
-                return error_response(AppError::Unauthenticated(
-                    "send a bearer token or use the signed `contentUrl`".into(),
-                ));
+        _ => {
+            let caller = request_context(&state, &headers, Some(peer)).await;
+            match caller.signed_in() {
+                Ok(viewer) => ContentAccess::Viewer(viewer),
+                Err(AppError::Unauthenticated(_)) if !caller.bad_token => {
+                    return error_response(AppError::Unauthenticated(
+                        "send a bearer token or use the signed `contentUrl`".into(),
+                    ));
+                }
+                Err(err) => return error_response(err),
             }
-        },
+        }
     };
     let media = match state.services.authorize_content(&access, media_id).await {
         Ok(media) => media,

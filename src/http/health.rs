@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use sea_orm::{ConnAcquireErr, DbErr};
 
 use super::AppState;
 
@@ -10,9 +11,15 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready while the database answers. A pool with every connection in use is busy, not
+/// down: a load balancer must not drop an instance for being loaded.
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.services.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
+        Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) => (
+            StatusCode::OK,
+            "ready (busy: every database connection is in use)",
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

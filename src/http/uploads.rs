@@ -41,10 +41,7 @@ async fn caller_and_id(
 ) -> Result<(Uuid, Uuid), AppError> {
     let viewer = request_context(state, headers, Some(peer))
         .await
-        .viewer
-        .ok_or_else(|| {
-            AppError::Unauthenticated("send `Authorization: Bearer <accessToken>`".into())
-        })?;
+        .signed_in()?;
     match ids::decode(id) {
         Some((NodeKind::Upload, upload)) => Ok((viewer, upload)),
         _ => Err(AppError::NotFound("no such upload".into())),

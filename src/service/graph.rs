@@ -1,7 +1,10 @@
 //! `traverse`: a bounded breadth-first walk over the viewer's links, each node once at its
-//! shallowest depth with the path of links that reaches it.
+//! shallowest depth with the path of links that reaches it. The walk goes level by level
+//! and expands each node once, so a dense graph costs the nodes it visits, not the paths
+//! between them; it stops at the visit cap or the time budget, and says so.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -12,6 +15,18 @@ use crate::store::graph::Step;
 use crate::store::links::{Direction, ObjectKind};
 
 pub(crate) const MAX_DEPTH: i32 = 5;
+/// Wall-clock time one walk may take before it stops where it is.
+const TIME_BUDGET: Duration = Duration::from_secs(5);
+
+/// What a walk reached.
+pub(crate) struct Walk {
+    /// At most `first` of the reached nodes, by depth then id.
+    pub reached: Vec<Reached>,
+    /// Nodes reached in all.
+    pub total: usize,
+    /// The walk stopped at the visit cap or the time budget before it went `maxDepth` deep.
+    pub truncated: bool,
+}
 
 /// A node the walk reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +97,8 @@ pub(crate) fn shortest(start: Uuid, steps: &[Step]) -> Vec<Reached> {
 }
 
 impl Services {
-    /// `traverse`. Returns the reached nodes (at most `first`) and how many there were.
+    /// `traverse`: the reached nodes (at most `first`), how many there were, and whether the
+    /// walk was cut short.
     #[tracing::instrument(skip_all, fields(viewer = %viewer))]
     pub(crate) async fn traverse(
         &self,
@@ -92,7 +108,7 @@ impl Services {
         direction: Direction,
         max_depth: i32,
         first: usize,
-    ) -> AppResult<(Vec<Reached>, usize)> {
+    ) -> AppResult<Walk> {
         if !(1..=MAX_DEPTH).contains(&max_depth) {
             return Err(AppError::bad_input(
                 "maxDepth",
@@ -109,19 +125,58 @@ impl Services {
         if !self.owns_active(&self.db, viewer, start).await? {
             return Err(AppError::NotFound("`from` names nothing of yours".into()));
         }
-        let steps = store::graph::walk(
-            &self.db,
-            viewer,
-            start,
-            types.as_deref(),
-            direction,
-            max_depth,
-        )
-        .await?;
+        let started = Instant::now();
+        let mut visited: HashSet<Uuid> = HashSet::from([start.1]);
+        let mut frontier = vec![start.1];
+        let mut steps = Vec::new();
+        let mut truncated = false;
+        for depth in 1..=max_depth {
+            if frontier.is_empty() {
+                break;
+            }
+            if started.elapsed() > TIME_BUDGET {
+                truncated = true;
+                break;
+            }
+            let level = store::graph::level(
+                &self.db,
+                viewer,
+                &frontier,
+                types.as_deref(),
+                direction,
+                depth,
+            )
+            .await?;
+            // Nodes first met at this depth, in id order so that a cut is deterministic.
+            let mut new: Vec<Uuid> = level
+                .iter()
+                .map(|s| s.node)
+                .filter(|n| !visited.contains(n))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            new.sort();
+            let room = self.traverse_max_nodes.saturating_sub(visited.len() - 1);
+            if new.len() > room {
+                new.truncate(room);
+                truncated = true;
+            }
+            let kept: HashSet<Uuid> = new.iter().copied().collect();
+            steps.extend(level.into_iter().filter(|s| kept.contains(&s.node)));
+            visited.extend(new.iter().copied());
+            frontier = new;
+            if truncated {
+                break;
+            }
+        }
         let mut reached = shortest(start.1, &steps);
         let total = reached.len();
         reached.truncate(first);
-        Ok((reached, total))
+        Ok(Walk {
+            reached,
+            total,
+            truncated,
+        })
     }
 }
 

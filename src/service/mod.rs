@@ -70,6 +70,8 @@ pub struct Services {
     pub(crate) secrets: SecretBox,
     pub(crate) import_roots: Vec<PathBuf>,
     pub(crate) max_import_batch: usize,
+    /// Most nodes one `traverse` visits.
+    pub(crate) traverse_max_nodes: usize,
     /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty: the request's).
     pub(crate) public_url: String,
     /// Persisted documents recently used.
@@ -109,6 +111,7 @@ impl Services {
             secrets: secrets_box(config)?,
             import_roots: config.import_roots.clone(),
             max_import_batch: config.max_import_batch.max(1),
+            traverse_max_nodes: config.traverse_max_nodes.max(1),
             public_url: config
                 .public_url
                 .as_deref()
@@ -117,7 +120,9 @@ impl Services {
                 .to_string(),
             documents: documents::DocumentCache::new(),
             max_persisted_documents: config.max_persisted_documents,
-            open_sessions: sessions::OpenSessions::default(),
+            open_sessions: sessions::OpenSessions::new(Duration::from_secs(
+                config.session_check_secs,
+            )),
         };
         Ok((services, jobs))
     }

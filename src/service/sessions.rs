@@ -1,8 +1,8 @@
 //! Sessions: a login creates a refresh-token family; each refresh rotates the token; reuse of a
 //! rotated token revokes the family. Access tokens name their family (`sid`), and a request's
 //! token counts only while that family is open ([`Services::session_open`]): a logout, a
-//! password change or a deleted account ends its access tokens within
-//! [`SESSION_CHECK_TTL`] on every instance.
+//! password change or a deleted account ends its access tokens at once on the instance that
+//! did it, and within `HYPERNET_SESSION_CHECK_SECS` on every other.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -29,25 +29,32 @@ pub(crate) struct AuthSession {
     pub user: users::Model,
 }
 
-/// How long one instance trusts what it last read of a session.
-pub(crate) const SESSION_CHECK_TTL: Duration = Duration::from_secs(2);
 /// Sessions remembered at most; beyond, the memory starts over.
 const MAX_REMEMBERED: usize = 100_000;
 
-/// What this instance last read of each session, and when.
-#[derive(Default)]
-pub(crate) struct OpenSessions(Mutex<HashMap<(Uuid, Uuid), (bool, Instant)>>);
+/// What this instance last read of each session, and when; trusted for `ttl`.
+pub(crate) struct OpenSessions {
+    seen: Mutex<HashMap<(Uuid, Uuid), (bool, Instant)>>,
+    ttl: Duration,
+}
 
 impl OpenSessions {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            seen: Mutex::default(),
+            ttl,
+        }
+    }
+
     fn get(&self, key: (Uuid, Uuid)) -> Option<bool> {
-        let seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.get(&key)
-            .filter(|(_, at)| at.elapsed() < SESSION_CHECK_TTL)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
             .map(|(open, _)| *open)
     }
 
     fn put(&self, key: (Uuid, Uuid), open: bool) {
-        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         if seen.len() >= MAX_REMEMBERED {
             seen.clear();
         }
@@ -56,7 +63,7 @@ impl OpenSessions {
 
     /// After a revocation here: ask the database again (other instances do within the TTL).
     pub(crate) fn forget_all(&self) {
-        self.0
+        self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -103,6 +110,9 @@ impl Services {
         )
         .await?;
         let (access_token, expires_at) = self.access_tokens.issue(user.id, family_id)?;
+        // Open, as of now: its first request here need not ask the database again. (If the
+        // transaction that stores it fails, the token is never handed out.)
+        self.open_sessions.put((user.id, family_id), true);
         Ok(AuthSession {
             access_token,
             refresh_token,

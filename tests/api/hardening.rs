@@ -250,8 +250,9 @@ async fn ends_within_seconds(app: &TestApp, token: &str) {
 
 #[tokio::test]
 async fn access_tokens_end_with_their_session_on_every_instance() {
-    let app = TestApp::spawn().await;
-    let other = app.spawn_beside(|_| {}).await;
+    // The production default: another instance notices within two seconds.
+    let app = TestApp::spawn_with(|c| c.session_check_secs = 2).await;
+    let other = app.spawn_beside(|c| c.session_check_secs = 2).await;
     let ann = app.register("ann@example.com").await;
     let second = app.login("ann@example.com", PASSWORD).await;
     let second_token = second["data"]["login"]["accessToken"]
@@ -328,4 +329,196 @@ async fn logout_all_ends_every_access_token() {
     assert!(res["errors"].is_null(), "{res}");
     assert!(!signed_in(&app, &ann.access_token).await);
     assert!(!signed_in(&app, &second_token).await);
+}
+
+#[tokio::test]
+async fn a_busy_pool_is_service_unavailable_and_the_instance_stays_ready() {
+    let app = TestApp::spawn_with(|c| {
+        c.db_max_connections = 1;
+        c.db_acquire_timeout_secs = 1;
+        c.maintenance_interval_secs = 0;
+        c.session_check_secs = 2;
+    })
+    .await;
+    let ann = app.register("ann@example.com").await;
+    assert!(signed_in(&app, &ann.access_token).await);
+    // Hold the pool's only connection.
+    let held = app.db.begin().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "a busy pool is not a dead database");
+
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&ann.access_token)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ viewer { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: Value = res.json().await.unwrap();
+    assert_code(&body, "SERVICE_UNAVAILABLE");
+    assert_eq!(body["errors"][0]["extensions"]["retryable"], true);
+    // application/json keeps 200, with the same code.
+    let body = app
+        .gql("{ viewer { id } }", json!({}), Some(&ann.access_token))
+        .await;
+    assert_code(&body, "SERVICE_UNAVAILABLE");
+
+    held.rollback().await.unwrap();
+    assert!(signed_in(&app, &ann.access_token).await);
+}
+
+#[tokio::test]
+async fn statements_that_run_out_of_time_say_so() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(|c| c.db_statement_timeout_secs = 1).await;
+    match app.backend() {
+        sea_orm::DbBackend::Postgres => {
+            // PostgreSQL's statement_timeout: TIMEOUT, not worth the same retry.
+            let err = app
+                .db
+                .execute_unprepared("SELECT pg_sleep(3)")
+                .await
+                .expect_err("the statement times out");
+            let err = hypernet::error::AppError::from(err);
+            assert_eq!((err.code(), err.retryable()), ("TIMEOUT", false));
+        }
+        _ => {
+            // SQLite has one writer: a write waits the busy timeout behind a held write
+            // lock, then is SERVICE_UNAVAILABLE (retryable), and nothing is written.
+            let ann = app.register("ann@example.com").await;
+            let held = app.db.begin_write().await.unwrap();
+            let res = app
+                .gql(
+                    "mutation { createAlbum(input: { name: \"x\" }) { album { id } } }",
+                    json!({}),
+                    Some(&ann.access_token),
+                )
+                .await;
+            held.rollback().await.unwrap();
+            assert_code(&res, "SERVICE_UNAVAILABLE");
+            assert_eq!(res["errors"][0]["extensions"]["retryable"], true);
+            assert_eq!(app.sql_i64("SELECT COUNT(*) FROM albums").await, 0);
+        }
+    }
+}
+
+const TRAVERSE: &str =
+    "query($from: ID!) { traverse(from: $from, via: [\"similar_to\"], direction: BOTH, maxDepth: 5, first: 100) {
+    totalCount truncated edges { depth node { id } } } }";
+
+#[tokio::test]
+async fn traverse_on_a_dense_graph_visits_each_node_once_and_stops_at_its_cap() {
+    let app = TestApp::spawn_with(|c| c.max_aliases = 50).await;
+    let ann = app.register("ann@example.com").await;
+    let token = ann.access_token.as_str();
+    let ids = app.photos(token, 25).await;
+    // Every media linked to the 20 after it (500 links): paths of five links between two
+    // nodes number in the millions, nodes in the tens.
+    for (i, from) in ids.iter().enumerate() {
+        let links: String = (1..=20)
+            .map(|k| {
+                format!(
+                    "l{k}: createLink(input: {{ fromId: \"{from}\", toId: \"{}\", linkType: \"similar_to\" }}) {{ link {{ id }} }} ",
+                    ids[(i + k) % ids.len()]
+                )
+            })
+            .collect();
+        app.ok(&format!("mutation {{ {links} }}"), json!({}), token)
+            .await;
+    }
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM links WHERE link_type = 'similar_to'")
+            .await,
+        500
+    );
+
+    let before = app.statements().await;
+    let walk = app.ok(TRAVERSE, json!({ "from": ids[0] }), token).await;
+    let walked = app.statements().await - before;
+    assert_eq!(walk["traverse"]["totalCount"], 24, "{walk}");
+    assert_eq!(walk["traverse"]["truncated"], false);
+    let reached: std::collections::HashSet<&str> = walk["traverse"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reached.len(), 24, "each node once");
+    assert!(!reached.contains(ids[0].as_str()), "not the start");
+    // One statement per level walked, not per path.
+    assert!(walked <= 12, "{walked} statements");
+
+    // The cap: the walk stops and says so, exact up to where it stopped.
+    let capped = app.spawn_beside(|c| c.traverse_max_nodes = 10).await;
+    let walk = capped.ok(TRAVERSE, json!({ "from": ids[0] }), token).await;
+    assert_eq!(walk["traverse"]["totalCount"], 10, "{walk}");
+    assert_eq!(walk["traverse"]["truncated"], true);
+
+    // Nobody else walks Ann's graph.
+    let bob = app.register("bob@example.com").await;
+    let res = app
+        .gql(TRAVERSE, json!({ "from": ids[0] }), Some(&bob.access_token))
+        .await;
+    assert_code(&res, "NOT_FOUND");
+}
+
+/// Multipart uploads in flight at once, and in all (`HYPERNET_SOAK_UPLOADS`; the full soak is
+/// 20,000, see the README).
+const SOAK_CLIENTS: usize = 8;
+
+#[tokio::test]
+async fn concurrent_multipart_uploads_of_every_size_all_succeed() {
+    let total: usize = std::env::var("HYPERNET_SOAK_UPLOADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
+    let ann = app.register("ann@example.com").await;
+    let token = ann.access_token.as_str();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let clients = (0..SOAK_CLIENTS).map(|_| async {
+        let mut failures = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n >= total {
+                return failures;
+            }
+            // Sizes around the buffer sizes of the layers a body crosses (8 KiB, 16 KiB,
+            // 64 KiB, 256 KiB), and in between; each file distinct.
+            let boundary = [8 << 10, 16 << 10, 64 << 10, 256 << 10][n % 4];
+            let size = match n % 3 {
+                0 => boundary + (n / 4 % 7) - 3,
+                1 => (n * 7919) % (300 << 10),
+                _ => boundary * 2 + n % 512,
+            };
+            let bytes = crate::fixtures::mp4(64, 48, 1000 + n as u64, size as u64);
+            let res = app
+                .upload(token, &format!("v{n}.mp4"), bytes, json!({}))
+                .await;
+            if !res["data"]["uploadMedia"]["media"]["id"].is_string() {
+                failures.push(format!("upload {n} ({size} bytes): {res}"));
+            }
+        }
+    });
+    let failures: Vec<String> = futures_util::future::join_all(clients)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {total} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) FROM media").await,
+        total as i64
+    );
 }

@@ -12,6 +12,11 @@ use crate::ordered::Json;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// How long a test server trusts a session it checked: long, so that the tests that count
+/// statements see one check per session at most; hardening.rs sets the production default
+/// where revocation is what it tests.
+pub const TEST_SESSION_CHECK_SECS: u64 = 600;
+
 pub struct TestApp {
     pub address: String,
     /// The URL of this test's own database.
@@ -83,6 +88,7 @@ impl TestApp {
         config.db_max_connections = 8;
         config.jwt_secret = None;
         config.maintenance_interval_secs = 0;
+        config.session_check_secs = TEST_SESSION_CHECK_SECS;
         config.database_url = Some(self.database_url.clone());
         configure(&mut config);
         let app = App::build(config).await.expect("build app");
@@ -121,6 +127,7 @@ impl TestApp {
         config.registration = RegistrationMode::Open;
         config.db_max_connections = 8;
         config.jwt_secret = None;
+        config.session_check_secs = TEST_SESSION_CHECK_SECS;
         let postgres = match std::env::var("HYPERNET_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());

@@ -234,6 +234,7 @@ async fn the_viewer_query_costs_one_statement() {
         )
         .await;
     assert_eq!(res["data"]["viewer"]["email"], "count@example.com");
+    // The viewer's row; the token's session was checked when it was issued here.
     assert_eq!(app.statements().await - before, 1);
 }
 

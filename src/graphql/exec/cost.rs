@@ -4,7 +4,8 @@
 //! - An object costs 1 and its selection.
 //! - A page of a list (`edges`, `nodes` of a connection) costs its page size (`first` or
 //!   `last`, 20 when absent) times what one item selects; `nodes(ids:)` costs one per id,
-//!   `traverse` its `first` (20) times `maxDepth`; other lists (`variants`, `albums`,
+//!   `traverse` its `first` (20) times `maxDepth` times the link types it follows (those of
+//!   `via`, 4 for all); other lists (`variants`, `albums`,
 //!   `duplicates`) count as 10 items.
 //! - Fragments count as if their fields were written out, whichever types they apply to (an
 //!   upper bound); introspection costs 1 a field.
@@ -26,6 +27,8 @@ const DEFAULT_PAGE: u64 = 20;
 const MAX_PAGE: u64 = 100;
 /// Items counted for a list that is not a page.
 const LIST: u64 = 10;
+/// The fan-out of a walk that follows every link type.
+const ALL_LINK_TYPES: u64 = 4;
 
 /// The cost of running `op` of `doc` with `variables`.
 pub(crate) fn of(doc: &ExecutableDocument, op: &OperationDefinition, variables: &Variables) -> u64 {
@@ -113,13 +116,23 @@ impl Counter<'_> {
             "traverse" if query => self
                 .int(field, "first")
                 .map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_PAGE))
-                .saturating_mul(self.int(field, "maxDepth").unwrap_or(1).clamp(1, 5)),
+                .saturating_mul(self.int(field, "maxDepth").unwrap_or(1).clamp(1, 5))
+                .saturating_mul(self.fan_out(field)),
             _ if ft.list.is_none() || ty == "Traversal" => 1,
             "edges" | "nodes" if page.is_some() => page.unwrap_or(DEFAULT_PAGE),
             "nodes" if query => self.list_len(field, "ids"),
             _ => LIST,
         };
         items.saturating_mul(one)
+    }
+
+    /// The link types a walk follows: those of `via`, else every one (counted as
+    /// [`ALL_LINK_TYPES`]).
+    fn fan_out(&self, field: &Field) -> u64 {
+        match self.argument(field, "via") {
+            Some(Value::List(types)) => (types.len() as u64).clamp(1, ALL_LINK_TYPES),
+            _ => ALL_LINK_TYPES,
+        }
     }
 
     fn page_size(&self, field: &Field) -> u64 {

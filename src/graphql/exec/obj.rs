@@ -216,6 +216,7 @@ pub(crate) enum Total {
 pub(crate) struct Traversal {
     pub edges: Vec<TraversalStep>,
     pub total: i32,
+    pub truncated: bool,
 }
 
 pub(crate) struct TraversalStep {
@@ -398,6 +399,7 @@ mod from_types {
             Out::One(Obj::Traversal(Arc::new(Traversal {
                 edges,
                 total: self.total_count,
+                truncated: self.truncated,
             })))
         }
     }

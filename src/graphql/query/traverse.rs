@@ -36,7 +36,7 @@ impl TraverseQuery {
             .into());
         }
         let start = ids::expect_object(&from, "from")?;
-        let (reached, total) = services(ctx)
+        let walk = services(ctx)
             .traverse(
                 viewer,
                 start,
@@ -46,10 +46,12 @@ impl TraverseQuery {
                 first as usize,
             )
             .await?;
-        let nodes =
-            futures_util::future::try_join_all(reached.iter().map(|r| object(ctx, r.kind, r.id)))
-                .await?;
-        let edges = reached
+        let nodes = futures_util::future::try_join_all(
+            walk.reached.iter().map(|r| object(ctx, r.kind, r.id)),
+        )
+        .await?;
+        let edges = walk
+            .reached
             .into_iter()
             .zip(nodes)
             .filter_map(|(r, node)| {
@@ -66,7 +68,8 @@ impl TraverseQuery {
             .collect();
         Ok(Planned(Traversal {
             edges,
-            total_count: i32::try_from(total).unwrap_or(i32::MAX),
+            total_count: i32::try_from(walk.total).unwrap_or(i32::MAX),
+            truncated: walk.truncated,
         }))
     }
 }

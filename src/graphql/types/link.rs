@@ -223,4 +223,8 @@ pub(crate) struct Traversal {
     pub edges: Vec<TraversalEdge>,
     /// Nodes reached in all (`edges` holds the first `first` of them).
     pub total_count: i32,
+    /// The walk stopped before `maxDepth`: it met the server's cap on visited nodes
+    /// (`HYPERNET_TRAVERSE_MAX_NODES`) or its time budget. What it reached is still exact
+    /// at each depth it finished; ask for fewer link types, a smaller depth or a closer start.
+    pub truncated: bool,
 }

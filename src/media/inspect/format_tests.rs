@@ -409,3 +409,63 @@ fn jpegs_with_data_after_the_end_marker_are_accepted() {
     let jpeg = fixtures::jpeg(64, 48, None);
     assert_corrupt("cut jpeg", &jpeg[..jpeg.len() - 40]);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The fixtures, made once.
+    static FIXTURES: std::sync::LazyLock<Vec<Vec<u8>>> =
+        std::sync::LazyLock::new(|| all_fixtures().into_iter().map(|(_, b)| b).collect());
+
+    /// Every fixture, then bytes from nowhere behind each format's magic number.
+    fn start() -> impl Strategy<Value = Vec<u8>> {
+        let n = FIXTURES.len();
+        prop_oneof![
+            (0..n).prop_map(|i| FIXTURES[i].clone()),
+            (
+                prop_oneof![
+                    Just(b"\xff\xd8\xff\xe1".to_vec()),
+                    Just(b"\x89PNG\r\n\x1a\n".to_vec()),
+                    Just(b"\0\0\0\x18ftypheic".to_vec()),
+                    Just(b"\0\0\0\x18ftypisom".to_vec()),
+                    Just(b"\x1a\x45\xdf\xa3".to_vec()),
+                    Just(b"RIFF\0\0\0\0WEBP".to_vec()),
+                    Just(b"GIF89a".to_vec()),
+                ],
+                proptest::collection::vec(any::<u8>(), 0..2048),
+            )
+                .prop_map(|(magic, rest)| [magic, rest].concat()),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the bytes, an inspector answers (what it found, or why not) and never
+        /// panics; a corrupt file's message carries no control characters.
+        #[test]
+        fn prop_inspectors_answer_any_bytes(
+            base in start(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+        ) {
+            let mut bytes = base;
+            if !bytes.is_empty() {
+                for (at, byte) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
+                }
+                if let Some(cut) = cut {
+                    bytes.truncate(cut.index(bytes.len()));
+                }
+            }
+            match inspect_bytes(&bytes) {
+                Ok(found) => prop_assert!(!found.mime_type.is_empty()),
+                Err(InspectError::Corrupt(m)) | Err(InspectError::Unsupported(m)) => {
+                    prop_assert!(!m.chars().any(char::is_control), "{m:?}");
+                }
+                Err(InspectError::Io(e)) => prop_assert!(false, "io error on a plain file: {e}"),
+            }
+        }
+    }
+}

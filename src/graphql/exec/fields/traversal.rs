@@ -21,6 +21,12 @@ pub(super) fn traversal(name: &str, f: &FieldCx) -> Result<Answer, ServerError> 
             Obj::Traversal(t) => json::number(out, t.total.into()),
             _ => out.extend_from_slice(b"null"),
         }),
+        "truncated" => Answer::direct(|obj, out| match obj {
+            Obj::Traversal(t) => {
+                out.extend_from_slice(if t.truncated { b"true" } else { b"false" })
+            }
+            _ => out.extend_from_slice(b"null"),
+        }),
         _ => return Err(unknown("Traversal", f)),
     })
 }
