@@ -366,6 +366,13 @@ pub(crate) fn give_codes(limits: &Limits, response: &mut Response) {
             );
             ("BAD_USER_INPUT", Some("depth"))
         } else if err.path.is_empty() {
+            if !limits.introspection {
+                // The validator's messages name the schema's types and fields; a server that
+                // keeps its schema to itself says only where the document is wrong.
+                err.message = "the document is not valid against this server's schema \
+                               (introspection is off, so details are not shown)"
+                    .into();
+            }
             ("GRAPHQL_VALIDATION_FAILED", None)
         } else {
             ("BAD_USER_INPUT", None)

@@ -44,6 +44,7 @@ impl Services {
                 "registration is closed on this server".into(),
             ));
         }
+        login_throttle::address_open(&self.db, client.ip.as_deref()).await?;
         let password_hash = password::hash(input.password).await?;
 
         let txn = self.db.begin_write().await?;
@@ -58,6 +59,8 @@ impl Services {
             .await?
             .is_some()
         {
+            txn.rollback().await?;
+            login_throttle::address_failed(&self.db, client.ip.as_deref()).await?;
             return Err(email_taken());
         }
         let user = store::users::insert(

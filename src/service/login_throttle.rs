@@ -170,6 +170,29 @@ async fn claim_one(db: &impl ConnectionTrait, key: &str, policy: Policy) -> AppR
     })
 }
 
+/// For a probe that is not a password check but tells whether an email has an account
+/// (`register` with an email that is taken): refused while the client's address is locked.
+pub(super) async fn address_open(db: &impl ConnectionTrait, ip: Option<&str>) -> AppResult<()> {
+    let Some(ip) = ip else {
+        return Ok(());
+    };
+    let now = store::now();
+    match store::login_throttle::locked_until(db, &format!("i:{}", address_key(ip))).await? {
+        Some(until) if until > now => Err(rate_limited(until, now)),
+        _ => Ok(()),
+    }
+}
+
+/// Counts such a probe that found an account against the client's address, as a failed
+/// sign-in: enumerating emails through `register` meets the same back-off as spraying them
+/// through `login`.
+pub(super) async fn address_failed(db: &impl ConnectionTrait, ip: Option<&str>) -> AppResult<()> {
+    match ip {
+        Some(ip) => claim_one(db, &format!("i:{}", address_key(ip)), ADDRESS).await,
+        None => Ok(()),
+    }
+}
+
 /// After a correct password: the account's counters are forgotten, and the address's
 /// attempt was not a failure.
 pub(super) async fn succeeded(db: &impl ConnectionTrait, keys: &Keys) -> AppResult<()> {

@@ -522,3 +522,34 @@ async fn concurrent_multipart_uploads_of_every_size_all_succeed() {
         total as i64
     );
 }
+
+#[tokio::test]
+async fn probing_emails_through_register_meets_the_address_back_off() {
+    let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
+    app.register("ann@example.com").await;
+    let register = |ip: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/graphql"))
+                .header("x-forwarded-for", ip)
+                .json(&json!({
+                    "query": "mutation { register(input: { email: \"ann@example.com\", password: \"another long passphrase\" }) { accessToken } }",
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut codes = Vec::new();
+    for _ in 0..101 {
+        codes.push(crate::helpers::error_code(&register("203.0.113.50").await).to_string());
+    }
+    assert!(codes[..100].iter().all(|c| c == "CONFLICT"), "{codes:?}");
+    assert_eq!(codes[100], "RATE_LIMITED");
+    // Another address is not affected.
+    assert_code(&register("203.0.113.51").await, "CONFLICT");
+}

@@ -121,4 +121,13 @@ async fn introspection_can_be_switched_off() {
     // __typename is not introspection.
     let res = app.gql("{ __typename }", json!({}), None).await;
     assert_eq!(res["data"]["__typename"], "Query");
+    // Nor do validation errors tell the schema: no type or field is named.
+    let res = app.gql("{ viewer { nosuchfield } }", json!({}), None).await;
+    assert_code(&res, "GRAPHQL_VALIDATION_FAILED");
+    let message = res["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains("User") && !message.contains("nosuchfield"),
+        "{message}"
+    );
+    assert!(res["errors"][0]["locations"].is_array(), "{res}");
 }
