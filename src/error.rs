@@ -111,8 +111,10 @@ impl AppError {
         }
     }
 
+    /// An unexpected failure: internal, unless its cause is an operational one (see
+    /// `From<anyhow::Error>`).
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(err.into())
+        AppError::from(err.into())
     }
 }
 

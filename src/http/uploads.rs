@@ -131,6 +131,6 @@ pub(crate) async fn patch_upload(
             "the chunk goes past the size declared in beginUpload",
         )
             .into_response(),
-        Err(ChunkError::Internal(err)) => error_response(AppError::Internal(err)),
+        Err(ChunkError::Internal(err)) => error_response(AppError::from(err)),
     }
 }

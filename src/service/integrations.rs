@@ -639,7 +639,7 @@ impl Services {
                 "file",
                 format!("larger than the upload limit of {limit} bytes"),
             ),
-            crate::storage::spool::SpoolError::Io(e) => AppError::Internal(e),
+            crate::storage::spool::SpoolError::Io(e) => AppError::from(e),
         })
     }
 

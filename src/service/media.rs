@@ -56,7 +56,7 @@ fn spool_error(err: SpoolError, field: &'static str) -> AppError {
             field,
             format!("the file is larger than this server's upload limit of {limit} bytes"),
         ),
-        SpoolError::Io(e) => AppError::Internal(e),
+        SpoolError::Io(e) => AppError::from(e),
     }
 }
 
