@@ -89,20 +89,39 @@ async fn nul_characters_are_bad_input_with_the_field_named_before_anything_runs(
     assert!(res["errors"].is_null(), "{res}");
 }
 
-async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> Value {
+/// POSTs `body` to `/graphql` as a client at `ip` (the servers here trust `X-Forwarded-For`).
+async fn post_from(app: &TestApp, ip: &str, body: Value) -> Value {
     app.client
         .post(app.url("/graphql"))
         .header("x-forwarded-for", ip)
-        .json(&json!({
-            "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
-            "variables": { "e": email, "p": password },
-        }))
+        .json(&body)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap()
+}
+
+async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> Value {
+    post_from(
+        app,
+        ip,
+        json!({
+            "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
+            "variables": { "e": email, "p": password },
+        }),
+    )
+    .await
+}
+
+/// A second session of Ann's: its access token.
+async fn second_session(app: &TestApp) -> String {
+    let res = app.login("ann@example.com", PASSWORD).await;
+    res["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -254,11 +273,7 @@ async fn access_tokens_end_with_their_session_on_every_instance() {
     let app = TestApp::spawn_with(|c| c.session_check_secs = 2).await;
     let other = app.spawn_beside(|c| c.session_check_secs = 2).await;
     let ann = app.register("ann@example.com").await;
-    let second = app.login("ann@example.com", PASSWORD).await;
-    let second_token = second["data"]["login"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second_token = second_session(&app).await;
     for server in [&app, &other] {
         assert!(signed_in(server, &ann.access_token).await);
         assert!(signed_in(server, &second_token).await);
@@ -314,11 +329,7 @@ async fn access_tokens_end_with_their_session_on_every_instance() {
 async fn logout_all_ends_every_access_token() {
     let app = TestApp::spawn().await;
     let ann = app.register("ann@example.com").await;
-    let second = app.login("ann@example.com", PASSWORD).await;
-    let second_token = second["data"]["login"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second_token = second_session(&app).await;
     let res = app
         .gql(
             "mutation { logoutAll { revokedSessions } }",
@@ -528,21 +539,13 @@ async fn probing_emails_through_register_meets_the_address_back_off() {
     let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
     app.register("ann@example.com").await;
     let register = |ip: &'static str| {
-        let app = &app;
-        async move {
-            app.client
-                .post(app.url("/graphql"))
-                .header("x-forwarded-for", ip)
-                .json(&json!({
-                    "query": "mutation { register(input: { email: \"ann@example.com\", password: \"another long passphrase\" }) { accessToken } }",
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        post_from(
+            &app,
+            ip,
+            json!({
+                "query": "mutation { register(input: { email: \"ann@example.com\", password: \"another long passphrase\" }) { accessToken } }",
+            }),
+        )
     };
     let mut codes = Vec::new();
     for _ in 0..101 {
