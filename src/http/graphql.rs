@@ -216,7 +216,51 @@ async fn execute(
         }
     };
     let (response, executed) = drive(&jobs, execution).await;
-    graphql_response(format, response, &executed)
+    let cacheable = read_only
+        && matches!(&response, BatchResponse::Single(r) if r.errors.is_empty() && executed == [true]);
+    let mut answer = graphql_response(format, response, &executed);
+    if cacheable {
+        revalidated(headers, &mut answer).await;
+    }
+    answer
+}
+
+/// A query answered over GET without errors may be kept by the client's own cache (never a
+/// shared one: every answer here is one user's) and revalidated by its ETag: an unchanged
+/// answer is `304 Not Modified` with no body.
+async fn revalidated(request: &HeaderMap, answer: &mut Response) {
+    use sha2::{Digest, Sha256};
+    let body = std::mem::take(answer.body_mut());
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return;
+    };
+    // Weak: the compression layer may send it in another encoding.
+    let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-cache"),
+    );
+    headers.insert(
+        header::VARY,
+        header::HeaderValue::from_static("authorization, accept"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    let matched = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag.trim_start_matches("W/"))
+        });
+    if matched {
+        *answer.status_mut() = StatusCode::NOT_MODIFIED;
+        answer.headers_mut().remove(header::CONTENT_TYPE);
+    } else {
+        *answer.body_mut() = Body::from(bytes);
+    }
 }
 
 /// A request error: the operation is refused before it runs.

@@ -545,3 +545,51 @@ async fn each_answer_says_what_it_cost() {
     assert_code(&res, "BAD_USER_INPUT");
     assert!(res["data"].is_null(), "{res}");
 }
+
+#[tokio::test]
+async fn queries_over_get_are_kept_by_the_clients_cache_and_revalidated() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let album = app.create_album(&ann.access_token, "Paris").await;
+    let get = |query: &'static str, etag: Option<String>| {
+        let app = &app;
+        let token = ann.access_token.clone();
+        async move {
+            let mut req = app
+                .client
+                .get(app.url("/graphql"))
+                .bearer_auth(token)
+                .query(&[("query", query)]);
+            if let Some(etag) = etag {
+                req = req.header("if-none-match", etag);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let query = "{ viewer { albums { nodes { name } } } }";
+    let first = get(query, None).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "private, no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    // Unchanged: 304, no body.
+    let again = get(query, Some(etag.clone())).await;
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+    // Changed: the new answer, with a new tag.
+    app.ok(
+        "mutation($id: ID!) { updateAlbum(input: { id: $id, name: \"Lyon\" }) { album { id } } }",
+        json!({ "id": album }),
+        &ann.access_token,
+    )
+    .await;
+    let changed = get(query, Some(etag.clone())).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    let body: Value = changed.json().await.unwrap();
+    assert_eq!(body["data"]["viewer"]["albums"]["nodes"][0]["name"], "Lyon");
+    // An answer with errors is not kept.
+    let failed = get("{ viewer { albums(first: 0) { totalCount } } }", None).await;
+    assert_eq!(failed.headers()["cache-control"], "no-store");
+    assert!(failed.headers().get("etag").is_none());
+}
