@@ -13,7 +13,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::parser::types::{
-    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Value};
 use lru::LruCache;
@@ -160,7 +160,7 @@ const TOO_DEEP: &str = "Query is nested too deep.";
 /// sends as null: a request error, before anything runs, as the spec's CoerceVariableValues
 /// has it (async-graphql would find it only where the variable is used, and as a field error).
 pub(crate) fn missing_variable(
-    op: &async_graphql::parser::types::OperationDefinition,
+    op: &OperationDefinition,
     variables: &async_graphql::Variables,
 ) -> Option<ServerError> {
     op.variable_definitions.iter().find_map(|def| {
@@ -181,127 +181,115 @@ pub(crate) fn missing_variable(
     })
 }
 
+/// Runs `check` one step further along `path`, and keeps the step only where it found.
+fn at(path: &mut Vec<String>, step: String, check: impl FnOnce(&mut Vec<String>) -> bool) -> bool {
+    path.push(step);
+    let found = check(path);
+    if !found {
+        path.pop();
+    }
+    found
+}
+
+/// Whether `v` holds a NUL character in a string or an object key; `path` leads to it.
+fn nul_in(path: &mut Vec<String>, v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .any(|(i, item)| at(path, i.to_string(), |p| nul_in(p, item))),
+        Value::Object(fields) => fields.iter().any(|(k, item)| {
+            at(path, k.escape_debug().to_string(), |p| {
+                k.contains('\0') || nul_in(p, item)
+            })
+        }),
+        _ => false,
+    }
+}
+
+/// The path of the first argument literal of `set` (fragments' own sets are visited by the
+/// caller) that holds a NUL character.
+fn nul_in_literals(path: &mut Vec<String>, set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => {
+            field.node.arguments.iter().any(|(name, arg)| {
+                // Variables inside are checked with the variables.
+                at(path, name.node.to_string(), |p| {
+                    arg.node.clone().into_const().is_some_and(|v| nul_in(p, &v))
+                })
+            }) || nul_in_literals(path, &field.node.selection_set.node)
+        }
+        Selection::InlineFragment(f) => nul_in_literals(path, &f.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
+}
+
 /// Refuses text PostgreSQL cannot store (a NUL character, in `text` and in `jsonb` alike)
 /// anywhere in the input: every string and object key of the variables, and every string
-/// literal of the document's arguments. On SQLite too, so both backends answer alike. The
-/// error names the variable or argument path (`input.email`).
+/// literal of the document's arguments (found once, when the document is parsed). On SQLite
+/// too, so both backends answer alike. The error names the variable or argument path
+/// (`input.email`).
 pub(crate) fn nul_in_input(
-    doc: &ExecutableDocument,
+    parsed: &Parsed,
     variables: &async_graphql::Variables,
 ) -> Option<ServerError> {
-    fn value(path: &mut Vec<String>, v: &Value) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::List(items) => items.iter().enumerate().any(|(i, item)| {
-                path.push(i.to_string());
-                let found = value(path, item);
-                if !found {
-                    path.pop();
-                }
-                found
-            }),
-            Value::Object(fields) => fields.iter().any(|(k, item)| {
-                path.push(k.escape_debug().to_string());
-                let found = k.contains('\0') || value(path, item);
-                if !found {
-                    path.pop();
-                }
-                found
-            }),
-            _ => false,
-        }
-    }
-    fn selections(path: &mut Vec<String>, set: &SelectionSet) -> bool {
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                field.node.arguments.iter().any(|(name, arg)| {
-                    path.push(name.node.to_string());
-                    let found = match arg.node.clone().into_const() {
-                        Some(v) => value(path, &v),
-                        // Only variables inside: they are checked with the variables.
-                        None => false,
-                    };
-                    if !found {
-                        path.pop();
-                    }
-                    found
-                }) || selections(path, &field.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => selections(path, &f.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-
     let mut path = Vec::new();
-    let found = variables.iter().any(|(name, v)| {
-        path.push(name.to_string());
-        let found = value(&mut path, v);
-        if !found {
-            path.pop();
-        }
-        found
-    }) || doc
-        .operations
+    let field = if variables
         .iter()
-        .any(|(_, op)| selections(&mut path, &op.node.selection_set.node))
-        || doc
-            .fragments
-            .values()
-            .any(|f| selections(&mut path, &f.node.selection_set.node));
-    found.then(|| {
-        let field = path.join(".");
-        let mut err = with_code(
-            ServerError::new(
-                format!("`{field}` holds a NUL character (U+0000), which no text may contain"),
-                None,
-            ),
-            "BAD_USER_INPUT",
+        .any(|(name, v)| at(&mut path, name.to_string(), |p| nul_in(p, v)))
+    {
+        path.join(".")
+    } else {
+        parsed.shape.nul_literal.clone()?
+    };
+    let mut err = with_code(
+        ServerError::new(
+            format!("`{field}` holds a NUL character (U+0000), which no text may contain"),
             None,
-        );
-        if let Some(ext) = err.extensions.as_mut() {
-            ext.set("field", field);
-        }
-        err
-    })
+        ),
+        "BAD_USER_INPUT",
+        None,
+    );
+    if let Some(ext) = err.extensions.as_mut() {
+        ext.set("field", field);
+    }
+    Some(err)
 }
 
 /// The mutations that check a password (argon2): one of them per HTTP request, batch or not.
 const AUTHENTICATION: [&str; 4] = ["login", "register", "refreshSession", "changePassword"];
 
-/// How many authentication mutations `op` runs, aliases and fragments included.
-pub(crate) fn authentications(doc: &ExecutableDocument, op: &OperationDefinition) -> usize {
-    fn count(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
-        // Fragment cycles are refused by validation later; do not follow them here.
-        if depth > 32 {
-            return 0;
-        }
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => {
-                    usize::from(AUTHENTICATION.contains(&f.node.name.node.as_str()))
-                }
-                Selection::InlineFragment(f) => count(doc, &f.node.selection_set.node, depth + 1),
-                Selection::FragmentSpread(s) => doc
-                    .fragments
-                    .get(&s.node.fragment_name.node)
-                    .map_or(0, |f| count(doc, &f.node.selection_set.node, depth + 1)),
-            })
-            .sum()
-    }
-    if op.ty != async_graphql::parser::types::OperationType::Mutation {
+/// How many authentication mutations `op` runs: its root fields as CollectFields gathers
+/// them (fragments expanded, `@skip`/`@include` applied, one per response key).
+pub(crate) fn authentications(
+    doc: &ExecutableDocument,
+    op: &OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> usize {
+    use crate::graphql::exec::{collect, schema_info};
+    let info = schema_info();
+    let (OperationType::Mutation, Some(mutation)) = (op.ty, info.mutation.as_deref()) else {
         return 0;
-    }
-    count(doc, &op.selection_set.node, 0)
+    };
+    let doc = collect::Document {
+        fragments: &doc.fragments,
+        variables,
+    };
+    collect::collect(doc, info, mutation, [&op.selection_set])
+        .iter()
+        .filter(|group| AUTHENTICATION.contains(&group.name()))
+        .count()
 }
 
 /// Refuses a second authentication mutation in one HTTP request; `claimed` is that request's.
 pub(crate) fn check_authentications(
     doc: &ExecutableDocument,
     op: &OperationDefinition,
+    variables: &async_graphql::Variables,
     claimed: &std::sync::atomic::AtomicBool,
 ) -> Result<(), ServerError> {
-    let n = authentications(doc, op);
+    let n = authentications(doc, op, variables);
     let again = n == 1 && claimed.swap(true, std::sync::atomic::Ordering::AcqRel);
     if n > 1 || again {
         return Err(refuse(
@@ -386,16 +374,25 @@ pub(crate) fn give_codes(limits: &Limits, response: &mut Response) {
 struct DocumentShape {
     aliases: usize,
     introspects: bool,
+    /// The path of an argument literal holding a NUL character, if one does.
+    nul_literal: Option<String>,
 }
 
 impl DocumentShape {
     fn of(doc: &ExecutableDocument) -> Self {
         let mut shape = DocumentShape::default();
-        for (_, op) in doc.operations.iter() {
-            shape.visit(&op.node.selection_set.node);
+        let sets = || {
+            doc.operations
+                .iter()
+                .map(|(_, op)| &op.node.selection_set.node)
+                .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
+        };
+        for set in sets() {
+            shape.visit(set);
         }
-        for fragment in doc.fragments.values() {
-            shape.visit(&fragment.node.selection_set.node);
+        let mut path = Vec::new();
+        if sets().any(|set| nul_in_literals(&mut path, set)) {
+            shape.nul_literal = Some(path.join("."));
         }
         shape
     }
@@ -436,6 +433,15 @@ mod tests {
                  fragment F on Query { d: viewer { id } }";
         assert_eq!(shape(q).aliases, 4);
         assert!(!shape(q).introspects);
+    }
+
+    #[test]
+    fn a_nul_in_a_literal_is_found_once_with_its_path() {
+        let q = r#"{ ...F } fragment F on Query { nodes(ids: ["ok", "a\u0000"]) { id } }"#;
+        assert_eq!(shape(q).nul_literal.as_deref(), Some("ids.1"));
+        let q = r#"mutation { createAlbum(input: { name: "x\u0000" }) { album { id } } }"#;
+        assert_eq!(shape(q).nul_literal.as_deref(), Some("input.name"));
+        assert_eq!(shape("{ viewer { id } }").nul_literal, None);
     }
 
     fn limits() -> Limits {

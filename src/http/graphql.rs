@@ -314,10 +314,12 @@ async fn execute_one(
     if let Some(err) = limits::missing_variable(op, &request.variables) {
         return request_error(err);
     }
-    if let Some(err) = limits::nul_in_input(&parsed.doc, &request.variables) {
+    if let Some(err) = limits::nul_in_input(&parsed, &request.variables) {
         return request_error(err);
     }
-    if let Err(err) = limits::check_authentications(&parsed.doc, op, authenticated) {
+    if let Err(err) =
+        limits::check_authentications(&parsed.doc, op, &request.variables, authenticated)
+    {
         return request_error(err);
     }
     let cost = exec::cost::of(&parsed.doc, op, &request.variables);

@@ -172,6 +172,19 @@ async fn one_sign_in_mutation_per_request_and_per_batch() {
         .await,
         1
     );
+    // A sign-in that `@skip` leaves out does not run, so it does not count.
+    let res = app
+        .gql(
+            &format!(
+                "mutation($no: Boolean!) {{ {} ... @skip(if: $no) {{ {} }} }}",
+                login("a", PASSWORD),
+                login("b", PASSWORD)
+            ),
+            json!({ "no": true }),
+            None,
+        )
+        .await;
+    assert!(res["data"]["a"]["accessToken"].is_string(), "{res}");
 }
 
 #[tokio::test]
