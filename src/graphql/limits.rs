@@ -100,7 +100,7 @@ impl Documents {
     }
 
     /// The parse of `query`, from the cache or parsed now (and kept when it parses).
-    fn parse(&self, query: &str) -> Result<Arc<Parsed>, ServerError> {
+    pub(crate) fn parse(&self, query: &str) -> Result<Arc<Parsed>, ServerError> {
         let cache = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(parsed) = cache().get(query) {
             return Ok(parsed.clone());

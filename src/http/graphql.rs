@@ -54,8 +54,14 @@ fn not_acceptable() -> Response {
 
 /// The answers of a request: each operation's response and whether it ran (an operation
 /// refused before it ran has no `data`, and makes the status 4xx in the GraphQL-over-HTTP
-/// format).
-fn graphql_response(format: Format, response: BatchResponse, executed: &[bool]) -> Response {
+/// format). `revalidate`: the request's headers, for an answer the client may cache (see
+/// [`cacheable`]); an unchanged one is `304 Not Modified` with no body.
+fn graphql_response(
+    format: Format,
+    response: BatchResponse,
+    executed: &[bool],
+    revalidate: Option<&HeaderMap>,
+) -> Response {
     let body = match json::response(&response, executed) {
         Ok(body) => body,
         Err(err) => {
@@ -87,6 +93,11 @@ fn graphql_response(format: Format, response: BatchResponse, executed: &[bool]) 
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    if let Some(request) = revalidate
+        && cacheable(request, &body, &mut headers)
+    {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
     headers.insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(format.content_type()),
@@ -218,25 +229,16 @@ async fn execute(
     let (response, executed) = drive(&jobs, execution).await;
     let cacheable = read_only
         && matches!(&response, BatchResponse::Single(r) if r.errors.is_empty() && executed == [true]);
-    let mut answer = graphql_response(format, response, &executed);
-    if cacheable {
-        revalidated(headers, &mut answer).await;
-    }
-    answer
+    graphql_response(format, response, &executed, cacheable.then_some(headers))
 }
 
-/// A query answered over GET without errors may be kept by the client's own cache (never a
-/// shared one: every answer here is one user's) and revalidated by its ETag: an unchanged
-/// answer is `304 Not Modified` with no body.
-async fn revalidated(request: &HeaderMap, answer: &mut Response) {
+/// The caching headers of a query answered over GET without errors: the client's own cache
+/// may keep it (never a shared one: every answer here is one user's) and revalidate it by its
+/// ETag. Whether the request's `If-None-Match` names this answer.
+fn cacheable(request: &HeaderMap, body: &[u8], headers: &mut HeaderMap) -> bool {
     use sha2::{Digest, Sha256};
-    let body = std::mem::take(answer.body_mut());
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return;
-    };
     // Weak: the compression layer may send it in another encoding.
-    let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
-    let headers = answer.headers_mut();
+    let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(body))[..32]);
     headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("private, no-cache"),
@@ -245,9 +247,6 @@ async fn revalidated(request: &HeaderMap, answer: &mut Response) {
         header::VARY,
         header::HeaderValue::from_static("authorization, accept"),
     );
-    if let Ok(value) = header::HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
     let matched = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -255,12 +254,10 @@ async fn revalidated(request: &HeaderMap, answer: &mut Response) {
             tags.split(',')
                 .any(|t| t.trim().trim_start_matches("W/") == etag.trim_start_matches("W/"))
         });
-    if matched {
-        *answer.status_mut() = StatusCode::NOT_MODIFIED;
-        answer.headers_mut().remove(header::CONTENT_TYPE);
-    } else {
-        *answer.body_mut() = Body::from(bytes);
+    if let Ok(value) = header::HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
     }
+    matched
 }
 
 /// A request error: the operation is refused before it runs.
@@ -366,8 +363,6 @@ fn multipart_content_type(headers: &HeaderMap) -> Option<String> {
         .then(|| content_type.to_string())
 }
 
-/// A GraphQL multipart request (uploads): files are streamed to temporary files as they
-/// arrive, each bounded by the upload limit.
 /// Reads a GraphQL multipart request from the body's chunks, however they are cut.
 async fn receive_multipart<S, E>(
     content_type: String,
@@ -383,6 +378,8 @@ where
     async_graphql::http::receive_batch_body(Some(content_type), reader, options).await
 }
 
+/// A GraphQL multipart request (uploads): files are streamed to temporary files as they
+/// arrive, each bounded by the upload limit.
 async fn multipart(
     state: AppState,
     peer: SocketAddr,
@@ -489,10 +486,10 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// Whether the operation a GET request would run is a query (mutations and subscriptions are
 /// refused over GET). A document that does not parse is left to GraphQL to report.
-fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return true;
-    };
+fn is_read_only(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> bool {
     let ty = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
@@ -533,23 +530,17 @@ impl GetParams {
             }
         };
         let variables = json(self.variables, "variables")?;
-        let extensions = json(self.extensions, "extensions")?;
-        let wire = WireRequest {
+        let extensions = match json(self.extensions, "extensions")? {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        };
+        Ok(Request::from(WireRequest {
             query: self.query,
             operation_name: self.operation_name,
             variables: Some(variables),
-            extensions: None,
+            extensions,
             document_id: self.document_id,
-        };
-        let mut request = Request::from(wire);
-        if let serde_json::Value::Object(map) = extensions {
-            for (k, v) in map {
-                request
-                    .extensions
-                    .insert(k, async_graphql::Value::from_json(v).unwrap_or_default());
-            }
-        }
-        Ok(request)
+        }))
     }
 }
 
@@ -586,7 +577,13 @@ pub(crate) async fn graphql_get(
             );
         }
     };
-    if !is_read_only(&request.query, request.operation_name.as_deref()) {
+    // Parsed through the documents' cache, where executing it finds it again; a document
+    // that does not parse is refused there.
+    let read_only = match state.documents.parse(&request.query) {
+        Ok(parsed) => is_read_only(&parsed.doc, request.operation_name.as_deref()),
+        Err(_) => true,
+    };
+    if !read_only {
         let mut response = refuse(
             format,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -769,22 +766,26 @@ mod tests {
         }
     }
 
+    fn ro(query: &str, operation_name: Option<&str>) -> bool {
+        is_read_only(
+            &async_graphql::parser::parse_query(query).unwrap(),
+            operation_name,
+        )
+    }
+
     #[test]
     fn only_queries_are_read_only() {
-        assert!(is_read_only("{ viewer { id } }", None));
-        assert!(is_read_only("query Q { viewer { id } }", Some("Q")));
-        assert!(!is_read_only(
-            "mutation { logoutAll { revokedSessions } }",
-            None
-        ));
-        assert!(!is_read_only(
+        assert!(ro("{ viewer { id } }", None));
+        assert!(ro("query Q { viewer { id } }", Some("Q")));
+        assert!(!ro("mutation { logoutAll { revokedSessions } }", None));
+        assert!(!ro(
             "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
             Some("M")
         ));
-        assert!(!is_read_only(
+        assert!(!ro(
             "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
             None
         ));
-        assert!(!is_read_only("subscription { x }", None));
+        assert!(!ro("subscription { x }", None));
     }
 }

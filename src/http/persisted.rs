@@ -18,6 +18,11 @@ fn error(code: &str, message: &str) -> ServerError {
     with_code(ServerError::new(message, None), code, None)
 }
 
+/// A service failure (the database busy, say) as a request error, with its code.
+fn failed(err: crate::error::AppError) -> ServerError {
+    async_graphql::Error::from(err).into_server_error(Default::default())
+}
+
 /// The Apollo client's persisted-query link retries with the text on this exact message.
 fn not_found() -> ServerError {
     error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
@@ -58,7 +63,7 @@ pub(crate) async fn resolve(state: &AppState, request: &mut Request) -> Result<(
         match svc.persisted_document(&id).await {
             Ok(Some(doc)) if doc.trusted || !trusted_mode => Ok(doc.body.clone()),
             Ok(_) => Err(not_found()),
-            Err(e) => Err(async_graphql::Error::from(e).into_server_error(Default::default())),
+            Err(e) => Err(failed(e)),
         }
     };
     if let Some(id) = document_id {
@@ -84,9 +89,7 @@ pub(crate) async fn resolve(state: &AppState, request: &mut Request) -> Result<(
                     .services
                     .register_document(&request.query)
                     .await
-                    .map_err(|e| {
-                        async_graphql::Error::from(e).into_server_error(Default::default())
-                    })
+                    .map_err(failed)
             }
         }
         None if trusted_mode && !request.query.is_empty() => {
