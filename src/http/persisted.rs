@@ -60,7 +60,7 @@ pub(crate) async fn resolve(state: &AppState, request: &mut Request) -> Result<(
     };
     let lookup = |id: String| async move {
         let svc = &state.services;
-        match svc.persisted_document(&id).await {
+        match svc.persisted_document(&id, trusted_mode).await {
             Ok(Some(doc)) if doc.trusted || !trusted_mode => Ok(doc.body.clone()),
             Ok(_) => Err(not_found()),
             Err(e) => Err(failed(e)),

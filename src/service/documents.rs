@@ -50,22 +50,25 @@ pub(crate) fn sha256_id(text: &str) -> String {
 }
 
 impl Services {
-    /// The persisted document `id`, if there is one.
+    /// The persisted document `id`, if there is one; `trusted_only`: when a cached document
+    /// is not trusted, ask the database whether the operator has trusted it since. The text
+    /// under an id never changes, so every document is cached: hash-only requests, the common
+    /// case, read no row.
     pub(crate) async fn persisted_document(
         &self,
         id: &str,
+        trusted_only: bool,
     ) -> AppResult<Option<Arc<persisted_documents::Model>>> {
-        if let Some(doc) = self.documents.get(id) {
+        if let Some(doc) = self.documents.get(id)
+            && (doc.trusted || !trusted_only)
+        {
             return Ok(Some(doc));
         }
         let Some(doc) = store::documents::find(&self.db, id).await? else {
             return Ok(None);
         };
         let doc = Arc::new(doc);
-        // A registered document may become trusted later; only trusted ones stay cached.
-        if doc.trusted {
-            self.documents.put(doc.clone());
-        }
+        self.documents.put(doc.clone());
         Ok(Some(doc))
     }
 

@@ -396,6 +396,11 @@ async fn automatic_persisted_queries_register_and_run_by_hash() {
     assert_eq!(res["data"]["viewer"]["id"], user.id, "{res}");
     let res = get_persisted(&app, &user.access_token, &pq).await;
     assert_eq!(res["data"]["viewer"]["id"], user.id, "{res}");
+    // Known documents are kept in memory: a hash-only request reads no row for its text.
+    let before = app.statements().await;
+    let res = get_persisted(&app, &user.access_token, &pq).await;
+    assert_eq!(res["data"]["viewer"]["id"], user.id, "{res}");
+    assert_eq!(app.statements().await - before, 0);
     // A hash that is not the text's is refused.
     let res: Value = send(json!({ "query": "{ viewer { email } }", "extensions": pq }))
         .await
