@@ -112,17 +112,27 @@ pub enum UserAction {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let app = App::build(config.clone()).await?;
-            tracing::info!(
-                "Hypernet listening on http://{}:{}/graphql",
-                config.bind.ip(),
-                app.port()
-            );
-            app.run_until_stopped().await
-        }
+        // Each request runs in its caller's scope, each background job in the system's.
+        Command::Serve => serve(cli.config).await,
+        // The operator's commands may touch any user's rows (see `db::scope`).
+        command => crate::db::as_system(operate(cli.config, command)).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config.clone()).await?;
+    tracing::info!(
+        "Hypernet listening on http://{}:{}/graphql",
+        config.bind.ip(),
+        app.port()
+    );
+    app.run_until_stopped().await
+}
+
+async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(())
@@ -164,7 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = crate::db::connect(config).await?;
+    let db = crate::db::connect_owner(config).await?;
     match action {
         MigrateAction::Up => Migrator::up(&db, None).await?,
         MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
@@ -178,6 +188,7 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+    crate::db::grant_server_role(&db, config).await?;
     for m in Migrator::get_migration_with_status(&db).await? {
         tracing::info!(migration = m.name(), status = %m.status(), "migration");
     }

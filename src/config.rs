@@ -66,6 +66,17 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// PostgreSQL URL of the role that owns the schema. When set, migrations run as it and the
+    /// server's role (`DATABASE_URL`) is granted the rows, not the tables: row-level security
+    /// then applies to everything the server does (see the README's security section).
+    #[arg(
+        long,
+        env = "HYPERNET_OWNER_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub owner_database_url: Option<String>,
+
     /// Largest number of pooled database connections (default 16).
     #[arg(
         long,

@@ -165,10 +165,22 @@ fn operational(err: &DbErr) -> Option<AppError> {
         return None;
     };
     use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::sqlx::sqlite::SqliteError;
     match sqlx.as_ref() {
         Sqlx::PoolTimedOut => Some(busy()),
         Sqlx::PoolClosed | Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::Protocol(_) => Some(unreachable()),
+        Sqlx::Database(db) if db.try_downcast_ref::<SqliteError>().is_some() => {
+            // SQLite's result codes: the primary code is the low byte.
+            match db.code()?.parse::<i32>().ok()? & 0xff {
+                // SQLITE_FULL.
+                13 => Some(full()),
+                // SQLITE_BUSY, SQLITE_LOCKED past the busy timeout.
+                5 | 6 => Some(busy()),
+                _ => None,
+            }
+        }
         Sqlx::Database(db) => {
+            // PostgreSQL's SQLSTATE.
             let code = db.code()?;
             match code.as_ref() {
                 // PostgreSQL: query_canceled (statement_timeout), lock_not_available.
@@ -180,10 +192,6 @@ fn operational(err: &DbErr) -> Option<AppError> {
                 // admin_shutdown, crash_shutdown, cannot_connect_now, connection exceptions.
                 "57P01" | "57P02" | "57P03" => Some(unreachable()),
                 c if c.starts_with("08") => Some(unreachable()),
-                // SQLite: SQLITE_FULL (and its extended codes).
-                c if c.parse::<i32>().is_ok_and(|n| n & 0xff == 13) => Some(full()),
-                // SQLite: SQLITE_BUSY, SQLITE_LOCKED past the busy timeout.
-                c if c.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)) => Some(busy()),
                 _ => None,
             }
         }

@@ -43,11 +43,22 @@ pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
     Ok(Arc::new(services))
 }
 
+/// Applies pending migrations (as the schema's owner when one is configured, granting the
+/// server's role its rows) and opens the server's pool.
 async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<StatementCounter>)> {
     let orm = db::connect(config).await?;
-    Migrator::up(&orm, None)
-        .await
-        .context("applying database migrations")?;
+    if config.owner_database_url.is_some() {
+        let owner = db::connect_owner(config).await?;
+        Migrator::up(&owner, None)
+            .await
+            .context("applying database migrations")?;
+        db::grant_server_role(&owner, config).await?;
+        owner.close().await.ok();
+    } else {
+        Migrator::up(&orm, None)
+            .await
+            .context("applying database migrations")?;
+    }
     db::open(config, orm).await
 }
 

@@ -15,6 +15,7 @@ mod m20261129_000005_covering_member_index;
 mod m20261129_000006_links_to_index_covers_deleted;
 mod m20261130_000007_library_index_without_thumbnails;
 mod m20261130_000008_persisted_documents;
+mod m20261130_000009_row_level_security;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_links_to_index_covers_deleted::Migration),
             Box::new(m20261130_000007_library_index_without_thumbnails::Migration),
             Box::new(m20261130_000008_persisted_documents::Migration),
+            Box::new(m20261130_000009_row_level_security::Migration),
         ]
     }
 }

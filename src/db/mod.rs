@@ -2,6 +2,9 @@
 //! and [`Db`], the handle every query goes through.
 
 mod pg;
+mod scope;
+
+pub use scope::{Scope, as_system, within};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -69,6 +72,82 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("connecting to {}", redact_url(&url)))
 }
 
+/// SeaORM's pool on the URL migrations run with: the schema owner's when
+/// `HYPERNET_OWNER_DATABASE_URL` is set, else the server's own.
+pub async fn connect_owner(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    match &config.owner_database_url {
+        Some(owner) => {
+            let config = Config {
+                database_url: Some(owner.clone()),
+                db_max_connections: 1,
+                ..config.clone()
+            };
+            connect(&config).await
+        }
+        None => connect(config).await,
+    }
+}
+
+/// Gives the server's role (the user of `DATABASE_URL`) the rows of every table `owner`
+/// created, when it is another role: it may read and write them, row-level security deciding
+/// which, but owns nothing, cannot change the schema and cannot read the migrations' record.
+pub async fn grant_server_role(owner: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
+    if owner.get_database_backend() != DbBackend::Postgres || config.owner_database_url.is_none() {
+        return Ok(());
+    }
+    let url = config.effective_database_url();
+    let server = PgConnectOptions::from_str(&url)
+        .with_context(|| format!("reading {}", redact_url(&url)))?
+        .get_username()
+        .to_string();
+    let owner_role = owner
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<String>(0))
+        .transpose()?
+        .unwrap_or_default();
+    if owner_role == server {
+        return Ok(());
+    }
+    let role = format!("\"{}\"", server.replace('"', "\"\""));
+    owner
+        .execute_unprepared(&format!(
+            "GRANT USAGE ON SCHEMA public TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+             REVOKE ALL ON seaql_migrations FROM {role};"
+        ))
+        .await
+        .with_context(|| format!("granting the server's role {server} its rows"))?;
+    Ok(())
+}
+
+/// Warns when row-level security cannot apply to the server's role on PostgreSQL: a
+/// superuser, or a role with `BYPASSRLS`, sees every row whatever the policies say.
+async fn warn_if_above_row_security(pool: &pg::Pool) {
+    let stmt = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    );
+    let Ok(Some(row)) = pool.query_one_raw(stmt).await else {
+        return;
+    };
+    if let (Ok(role), Ok(true)) = (
+        row.try_get_by_index::<String>(0),
+        row.try_get_by_index::<bool>(1),
+    ) {
+        tracing::warn!(
+            role,
+            "the server's database role is a superuser or bypasses row-level security: \
+             the policies that keep users apart in the database do not apply to it; \
+             connect as a role of its own (see HYPERNET_OWNER_DATABASE_URL)"
+        );
+    }
+}
+
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
@@ -105,6 +184,7 @@ pub async fn open(
     let pool = pg::Pool::connect(options, counter.clone())
         .await
         .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+    warn_if_above_row_security(&pool).await;
     Ok((Db(Backend::Pg(pool)), counter))
 }
 

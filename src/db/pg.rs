@@ -28,6 +28,7 @@ use sea_query_sqlx::SqlxValues;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::StatementCounter;
+use super::scope::{self, Scope};
 
 /// How a [`Pool`] behaves.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub(crate) struct PoolOptions {
 struct Idle {
     conn: PgConnection,
     since: Instant,
+    /// The session's `hypernet.viewer`.
+    viewer: Scope,
 }
 
 struct Shared {
@@ -93,12 +96,13 @@ impl Pool {
             closed: AtomicBool::new(false),
             statements,
         }));
-        drop(pool.acquire().await?);
+        drop(pool.acquire(Scope::Anonymous).await?);
         Ok(pool)
     }
 
-    /// A connection of the pool, waiting at most the acquire timeout for one.
-    pub(crate) async fn acquire(&self) -> Result<Pooled, DbErr> {
+    /// A connection of the pool, waiting at most the acquire timeout for one. An idle
+    /// connection whose session already has `viewer` set is preferred: it needs no `SET`.
+    pub(crate) async fn acquire(&self, viewer: Scope) -> Result<Pooled, DbErr> {
         let shared = &self.0;
         let deadline = tokio::time::Instant::now() + shared.options.acquire_timeout;
         let permit = match tokio::time::timeout_at(deadline, shared.permits.clone().acquire_owned())
@@ -109,9 +113,19 @@ impl Pool {
             Ok(Ok(permit)) => permit,
         };
         loop {
-            let idle = shared.idle().pop();
-            let conn = match idle {
-                Some(Idle { conn, since }) => {
+            let idle = {
+                let mut idle = shared.idle();
+                match idle.iter().rposition(|i| i.viewer == viewer) {
+                    Some(at) => Some(idle.remove(at)),
+                    None => idle.pop(),
+                }
+            };
+            let (conn, session_viewer) = match idle {
+                Some(Idle {
+                    conn,
+                    since,
+                    viewer,
+                }) => {
                     let idle_for = since.elapsed();
                     if idle_for >= shared.options.idle_timeout {
                         close_in_background(conn);
@@ -120,12 +134,12 @@ impl Pool {
                     if idle_for >= shared.options.test_if_idle_for {
                         let mut conn = conn;
                         match tokio::time::timeout_at(deadline, conn.ping()).await {
-                            Ok(Ok(())) => conn,
+                            Ok(Ok(())) => (conn, viewer),
                             // Broken (or too slow to answer): dropped, the next one is tried.
                             _ => continue,
                         }
                     } else {
-                        conn
+                        (conn, viewer)
                     }
                 }
                 None => {
@@ -137,12 +151,14 @@ impl Pool {
                     {
                         Err(_) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
                         Ok(Err(e)) => return Err(DbErr::Conn(RuntimeErr::SqlxError(e.into()))),
-                        Ok(Ok(conn)) => conn,
+                        // A new session has no `hypernet.viewer`: nobody's rows.
+                        Ok(Ok(conn)) => (conn, Scope::Anonymous),
                     }
                 }
             };
             return Ok(Pooled {
                 conn: Some(conn),
+                viewer: session_viewer,
                 busy: false,
                 shared: shared.clone(),
                 _permit: permit,
@@ -150,10 +166,18 @@ impl Pool {
         }
     }
 
-    /// Begins a transaction on a connection of its own.
+    /// Begins a transaction on a connection of its own, in the task's scope: the viewer is
+    /// set for the transaction (`SET LOCAL`) in the same round trip as `BEGIN`.
     pub(crate) async fn begin(&self) -> Result<Transaction, DbErr> {
-        let mut conn = self.acquire().await?;
-        conn.run(|c| sqlx::raw_sql("BEGIN").execute(c))
+        let viewer = scope::current();
+        let mut conn = self.acquire(viewer).await?;
+        let sql = if conn.viewer == viewer {
+            "BEGIN".to_string()
+        } else {
+            format!("BEGIN; SET LOCAL hypernet.viewer = '{}'", viewer.setting())
+        };
+        let sql = sqlx::AssertSqlSafe(sql);
+        conn.run(|c| sqlx::raw_sql(sql).execute(c))
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
         Ok(Transaction {
@@ -163,7 +187,7 @@ impl Pool {
 
     /// Checks that the database answers.
     pub(crate) async fn ping(&self) -> Result<(), DbErr> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.acquire(scope::current()).await?;
         conn.run(|c| c.ping())
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
@@ -177,6 +201,16 @@ impl Pool {
         for Idle { conn, .. } in idle {
             let _ = conn.close().await;
         }
+    }
+
+    /// A connection whose session shows the rows of the task's scope.
+    async fn scoped(&self) -> Result<Pooled, DbErr> {
+        let viewer = scope::current();
+        let mut conn = self.acquire(viewer).await?;
+        conn.set_viewer(viewer)
+            .await
+            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        Ok(conn)
     }
 
     fn count(&self) {
@@ -195,6 +229,8 @@ fn close_in_background(conn: PgConnection) {
 /// A connection taken from the [`Pool`]; dropping it gives it back.
 pub(crate) struct Pooled {
     conn: Option<PgConnection>,
+    /// The session's `hypernet.viewer` (a transaction's `SET LOCAL` leaves it as it was).
+    viewer: Scope,
     /// Set before each operation and cleared when it completes well. Still set on drop, the
     /// connection is not fit for use (an operation cancelled half-way or broken, a rollback
     /// not run yet) and is closed instead of kept.
@@ -220,6 +256,18 @@ impl Pooled {
         // connection is closed instead of kept.
         self.busy = matches!(&result, Err(e) if !keeps_session(e));
         result
+    }
+
+    /// Sets the session's viewer to `viewer` unless it is that already.
+    async fn set_viewer(&mut self, viewer: Scope) -> Result<(), sqlx::Error> {
+        if self.viewer == viewer {
+            return Ok(());
+        }
+        // The setting is a UUID, `system` or empty: nothing to escape.
+        let sql = sqlx::AssertSqlSafe(format!("SET hypernet.viewer = '{}'", viewer.setting()));
+        self.run(|c| sqlx::raw_sql(sql).execute(c)).await?;
+        self.viewer = viewer;
+        Ok(())
     }
 
     async fn execute(&mut self, stmt: Statement) -> Result<PgQueryResult, sqlx::Error> {
@@ -268,6 +316,7 @@ impl Drop for Pooled {
         idle.push(Idle {
             conn,
             since: Instant::now(),
+            viewer: self.viewer,
         });
         drop(idle);
         for Idle { conn, .. } in stale {
@@ -313,27 +362,27 @@ impl ConnectionTrait for Pool {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.scoped().await?;
         let result = conn.execute(stmt).await;
         self.count();
         result.map(Into::into).map_err(exec_err)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.scoped().await?;
         let result = conn.execute_unprepared(sql).await;
         result.map(Into::into).map_err(exec_err)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.scoped().await?;
         let result = conn.fetch_optional(stmt).await;
         self.count();
         result.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.scoped().await?;
         let result = conn.fetch_all(stmt).await;
         self.count();
         result

@@ -21,6 +21,7 @@ use super::negotiate::{self, Format};
 use super::paced::Paced;
 use super::persisted;
 use crate::config::ExecutorMode;
+use crate::db::{self, Scope};
 use crate::graphql::batch::drive;
 use crate::graphql::exec::{self, reorder};
 use crate::graphql::json;
@@ -205,6 +206,7 @@ async fn execute(
     read_only: bool,
 ) -> Response {
     let ctx = request_context(state, headers, Some(peer)).await;
+    let scope = Scope::of(ctx.viewer);
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
     let jobs = loaders.jobs.clone();
     let authenticated = AtomicBool::new(false);
@@ -226,7 +228,8 @@ async fn execute(
             }
         }
     };
-    let (response, executed) = drive(&jobs, execution).await;
+    // Every statement of the request shows the database only the caller's rows.
+    let (response, executed) = db::within(scope, drive(&jobs, execution)).await;
     let cacheable = read_only
         && matches!(&response, BatchResponse::Single(r) if r.errors.is_empty() && executed == [true]);
     graphql_response(format, response, &executed, cacheable.then_some(headers))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::caller::request_context;
 use super::content::error_response;
+use crate::db::{self, Scope};
 use crate::error::AppError;
 use crate::graphql::ids::{self, NodeKind};
 use crate::service::uploads::ChunkError;
@@ -58,7 +59,8 @@ pub(crate) async fn head_upload(
         Ok(found) => found,
         Err(err) => return error_response(err),
     };
-    match state.services.upload_session(viewer, upload).await {
+    let session = state.services.upload_session(viewer, upload);
+    match db::within(Scope::User(viewer), session).await {
         Ok(session) => (
             StatusCode::OK,
             tus_headers(Some(session.upload_offset), Some(session.size)),
@@ -105,11 +107,8 @@ pub(crate) async fn patch_upload(
             .into_response();
     };
     let body = body.into_data_stream();
-    match state
-        .services
-        .append_chunk(viewer, upload, offset, body)
-        .await
-    {
+    let append = state.services.append_chunk(viewer, upload, offset, body);
+    match db::within(Scope::User(viewer), append).await {
         Ok(new_offset) => {
             (StatusCode::NO_CONTENT, tus_headers(Some(new_offset), None)).into_response()
         }

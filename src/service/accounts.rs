@@ -8,6 +8,7 @@ use super::sessions::AuthSession;
 use super::{ClientInfo, Services, audit, login_throttle, validate};
 use crate::auth::password;
 use crate::config::RegistrationMode;
+use crate::db::{self, Scope};
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::users::NewUser;
@@ -47,7 +48,9 @@ impl Services {
         login_throttle::address_open(&self.db, client.ip.as_deref()).await?;
         let password_hash = password::hash(input.password).await?;
 
-        let txn = self.db.begin_write().await?;
+        // Registration asks about every account (is this the first? is the email taken?): the
+        // transaction is the system's.
+        let txn = db::as_system(self.db.begin_write()).await?;
         store::users::lock_for_registration(&txn).await?;
         let existing = store::users::count_active(&txn).await?;
         if existing > 0 && self.registration == RegistrationMode::FirstOnly {
@@ -108,34 +111,43 @@ impl Services {
         }
         let throttle = login_throttle::Keys::new(&key, client.ip.as_deref());
         login_throttle::claim(&self.db, &throttle).await?;
-        let user = store::users::find_active_by_email(&self.db, &key).await?;
+        // Who is signing in is not known yet: the lookup is the system's.
+        let user = db::as_system(store::users::find_active_by_email(&self.db, &key)).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         if !password::verify(password, hash).await? {
-            audit::record(
-                &self.db,
-                client,
-                user.as_ref().map(|u| u.id),
-                "auth.login_failed",
-                json!({ "email": key }),
+            // A failure for an unknown email is recorded without a user: the system's row.
+            let scope = user.as_ref().map_or(Scope::System, |u| Scope::User(u.id));
+            db::within(
+                scope,
+                audit::record(
+                    &self.db,
+                    client,
+                    user.as_ref().map(|u| u.id),
+                    "auth.login_failed",
+                    json!({ "email": key }),
+                ),
             )
             .await?;
             return Err(invalid_credentials());
         }
         let user = user.ok_or_else(invalid_credentials)?;
         login_throttle::succeeded(&self.db, &throttle).await?;
-        let now = store::now();
-        let txn = self.db.begin().await?;
-        store::users::touch_last_login(&txn, user.id, now).await?;
-        audit::record(&txn, client, Some(user.id), "auth.login", json!({})).await?;
-        let user = users::Model {
-            last_login_at: Some(now),
-            ..user
-        };
-        let session = self
-            .open_session(&txn, user, None, Uuid::now_v7(), client)
-            .await?;
-        txn.commit().await?;
-        Ok(session)
+        db::within(Scope::User(user.id), async {
+            let now = store::now();
+            let txn = self.db.begin().await?;
+            store::users::touch_last_login(&txn, user.id, now).await?;
+            audit::record(&txn, client, Some(user.id), "auth.login", json!({})).await?;
+            let user = users::Model {
+                last_login_at: Some(now),
+                ..user
+            };
+            let session = self
+                .open_session(&txn, user, None, Uuid::now_v7(), client)
+                .await?;
+            txn.commit().await?;
+            Ok(session)
+        })
+        .await
     }
 
     /// Changes the viewer's password after checking the current one, revokes every session,

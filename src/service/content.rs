@@ -7,6 +7,7 @@ use entity::media;
 use uuid::Uuid;
 
 use super::Services;
+use crate::db::{self, Scope};
 use crate::error::{AppError, AppResult};
 use crate::storage::BlobRead;
 use crate::store;
@@ -42,7 +43,8 @@ impl Services {
     ) -> AppResult<media::Model> {
         let media = match access {
             ContentAccess::Viewer(viewer) => {
-                store::media::find_active(&self.db, *viewer, media_id).await?
+                let find = store::media::find_active(&self.db, *viewer, media_id);
+                db::within(Scope::User(*viewer), find).await?
             }
             ContentAccess::Signed { expires, signature } => {
                 if !self
@@ -53,7 +55,8 @@ impl Services {
                         "the link is invalid or has expired".into(),
                     ));
                 }
-                store::media::find_by_id(&self.db, media_id)
+                // The signature names the media; whose it is, the row says.
+                db::as_system(store::media::find_by_id(&self.db, media_id))
                     .await?
                     .filter(|m| m.deleted_at.is_none())
             }

@@ -9,13 +9,14 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use entity::users;
+use entity::{refresh_tokens, users};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{ClientInfo, Services, audit};
 use crate::auth::tokens::{hash_token, new_refresh_token};
+use crate::db::{self, Scope};
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::refresh_tokens::NewRefreshToken;
@@ -80,7 +81,8 @@ impl Services {
         if let Some(open) = self.open_sessions.get((user, session)) {
             return Ok(open);
         }
-        let open = store::refresh_tokens::session_open(&self.db, user, session).await?;
+        let check = store::refresh_tokens::session_open(&self.db, user, session);
+        let open = db::within(Scope::User(user), check).await?;
         self.open_sessions.put((user, session), open);
         Ok(open)
     }
@@ -129,11 +131,28 @@ impl Services {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> AppResult<AuthSession> {
-        let Some(token) =
-            store::refresh_tokens::find_by_hash(&self.db, &hash_token(refresh_token)).await?
-        else {
+        let Some(token) = self.find_refresh_token(refresh_token).await? else {
             return Err(invalid_refresh_token());
         };
+        db::within(Scope::User(token.user_id), self.rotate(token, client)).await
+    }
+
+    /// The refresh token with this secret, whoever it belongs to: the token is the caller's
+    /// credential, so finding it is the system's work (like checking a signed URL).
+    async fn find_refresh_token(
+        &self,
+        refresh_token: &str,
+    ) -> AppResult<Option<refresh_tokens::Model>> {
+        let hash = hash_token(refresh_token);
+        Ok(db::as_system(store::refresh_tokens::find_by_hash(&self.db, &hash)).await?)
+    }
+
+    /// The second half of [`refresh_session`](Self::refresh_session), as the token's user.
+    async fn rotate(
+        &self,
+        token: refresh_tokens::Model,
+        client: &ClientInfo,
+    ) -> AppResult<AuthSession> {
         if token.revoked_at.is_some() {
             if token.replaced_by.is_some() {
                 let revoked =
@@ -179,15 +198,13 @@ impl Services {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> AppResult<u64> {
-        let Some(token) =
-            store::refresh_tokens::find_by_hash(&self.db, &hash_token(refresh_token)).await?
-        else {
+        let Some(token) = self.find_refresh_token(refresh_token).await? else {
             return Ok(0);
         };
         if viewer.is_some_and(|v| v != token.user_id) {
             return Ok(0);
         }
-        let txn = self.db.begin().await?;
+        let txn = db::within(Scope::User(token.user_id), self.db.begin()).await?;
         let revoked = store::refresh_tokens::revoke_family(&txn, token.family_id).await?;
         audit::record(
             &txn,

@@ -48,7 +48,8 @@ impl VariantJobs {
 /// large images never takes more than one core from the requests.
 pub(crate) async fn run_worker(services: Arc<Services>, mut rx: mpsc::UnboundedReceiver<Uuid>) {
     while let Some(id) = rx.recv().await {
-        if let Err(err) = services.make_variants(id).await {
+        // Thumbnails are made for whichever user uploaded: the system's work.
+        if let Err(err) = crate::db::as_system(services.make_variants(id)).await {
             tracing::warn!(media = %id, error = format!("{err:#}"), "could not make thumbnails");
         }
     }

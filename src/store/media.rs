@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use entity::media;
 use sea_orm::sea_query::{Expr, Func, NullOrdering, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait,
-    IdenStatic, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    ExprTrait, IdenStatic, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -546,8 +547,22 @@ pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Resu
     Ok(res.rows_affected)
 }
 
-/// Whether any row, of any user, still uses the bytes with this hash.
+/// Whether any row, of any user, still uses the bytes with this hash. On PostgreSQL the
+/// question goes through `hypernet_hash_in_use`, which answers it across users without
+/// showing the caller any other user's row (row-level security, see `db::scope`).
 pub(crate) async fn hash_in_use(db: &impl ConnectionTrait, hash: &str) -> Result<bool, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let stmt = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT hypernet_hash_in_use($1)",
+            [hash.into()],
+        );
+        let row = db.query_one_raw(stmt).await?;
+        return Ok(row
+            .map(|r| r.try_get_by_index::<bool>(0))
+            .transpose()?
+            .unwrap_or(false));
+    }
     Ok(media::Entity::find()
         .filter(media::Column::Hash.eq(hash))
         .limit(1)

@@ -367,7 +367,7 @@ async fn a_busy_pool_is_service_unavailable_and_the_instance_stays_ready() {
     let ann = app.register("ann@example.com").await;
     assert!(signed_in(&app, &ann.access_token).await);
     // Hold the pool's only connection.
-    let held = app.db.begin().await.unwrap();
+    let held = app.pool.begin().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
 
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
@@ -405,7 +405,7 @@ async fn statements_that_run_out_of_time_say_so() {
         sea_orm::DbBackend::Postgres => {
             // PostgreSQL's statement_timeout: TIMEOUT, not worth the same retry.
             let err = app
-                .db
+                .pool
                 .execute_unprepared("SELECT pg_sleep(3)")
                 .await
                 .expect_err("the statement times out");
@@ -416,7 +416,7 @@ async fn statements_that_run_out_of_time_say_so() {
             // SQLite has one writer: a write waits the busy timeout behind a held write
             // lock, then is SERVICE_UNAVAILABLE (retryable), and nothing is written.
             let ann = app.register("ann@example.com").await;
-            let held = app.db.begin_write().await.unwrap();
+            let held = app.pool.begin_write().await.unwrap();
             let res = app
                 .gql(
                     "mutation { createAlbum(input: { name: \"x\" }) { album { id } } }",

@@ -17,14 +17,26 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// where revocation is what it tests.
 pub const TEST_SESSION_CHECK_SECS: u64 = 600;
 
+/// The role test servers connect to PostgreSQL as: it owns nothing and is no superuser, so
+/// row-level security applies to everything they do, as in a deployment that follows the
+/// README. The tests' own role (the URL's) owns the schema and migrates it.
+pub const SERVER_ROLE: &str = "hypernet_test_server";
+
 pub struct TestApp {
     pub address: String,
-    /// The URL of this test's own database.
+    /// The URL of this test's own database, as the server connects to it.
     pub database_url: String,
+    /// The URL the schema's owner connects with (on SQLite, the same file).
+    pub owner_database_url: String,
     pub client: reqwest::Client,
+    /// The database as its owner sees it, for the tests' own SQL: above row-level security on
+    /// PostgreSQL (a superuser); on SQLite, the server's pool.
     pub db: Db,
+    /// The server's own pool.
+    pub pool: Db,
     pub data_dir: tempfile::TempDir,
-    postgres: Option<PostgresDb>,
+    /// Dropped with the app: the test database goes with it.
+    _postgres: Option<PostgresDb>,
 }
 
 /// A registered, signed-in user.
@@ -60,6 +72,45 @@ impl Drop for PostgresDb {
     }
 }
 
+/// `url` with `user` as its user (and no password: the test server trusts loopback).
+fn with_user(url: &str, user: &str) -> String {
+    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &url[scheme_end..];
+    let host = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+    format!("{}{user}@{host}", &url[..scheme_end])
+}
+
+/// Creates the server's role on the PostgreSQL of `admin` unless it exists.
+async fn ensure_server_role(admin: &sea_orm::DatabaseConnection) {
+    // Concurrent tests may race to create it: either error means it is there.
+    admin
+        .execute_unprepared(&format!(
+            "DO $$ BEGIN CREATE ROLE {SERVER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS;
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ))
+        .await
+        .expect("create the server's role");
+}
+
+/// The database as its owner sees it: another pool on the owner's URL (PostgreSQL), else
+/// the server's.
+async fn owner_db(config: &Config, owner_url: &str, server: &Db) -> Db {
+    if config.owner_database_url.is_none() {
+        return server.clone();
+    }
+    let config = Config {
+        database_url: Some(owner_url.to_string()),
+        owner_database_url: None,
+        db_max_connections: 4,
+        ..config.clone()
+    };
+    let orm = hypernet::db::connect(&config).await.expect("owner pool");
+    hypernet::db::open(&config, orm)
+        .await
+        .expect("owner pool")
+        .0
+}
+
 /// The URL of database `name` on the server of `url`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -90,18 +141,21 @@ impl TestApp {
         config.maintenance_interval_secs = 0;
         config.session_check_secs = TEST_SESSION_CHECK_SECS;
         config.database_url = Some(self.database_url.clone());
+        config.owner_database_url = self.is_postgres().then(|| self.owner_database_url.clone());
         configure(&mut config);
         let app = App::build(config).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let db = app.db().clone();
+        let pool = app.db().clone();
         tokio::spawn(app.run(std::future::pending()));
         TestApp {
             address,
             database_url: self.database_url.clone(),
+            owner_database_url: self.owner_database_url.clone(),
             client: self.client.clone(),
-            db,
+            db: self.db.clone(),
+            pool,
             data_dir: tempfile::tempdir().expect("temp dir"),
-            postgres: None,
+            _postgres: None,
         }
     }
 
@@ -138,8 +192,10 @@ impl TestApp {
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
                     .expect("create test database");
+                ensure_server_role(&admin).await;
                 admin.close().await.ok();
-                config.database_url = Some(with_database(&url, &name));
+                config.database_url = Some(with_database(&with_user(&url, SERVER_ROLE), &name));
+                config.owner_database_url = Some(with_database(&url, &name));
                 Some(PostgresDb {
                     admin_url: url,
                     name,
@@ -152,9 +208,14 @@ impl TestApp {
         };
         configure(&mut config);
         let database_url = config.effective_database_url();
-        let app = App::build(config).await.expect("build app");
+        let owner_database_url = config
+            .owner_database_url
+            .clone()
+            .unwrap_or_else(|| database_url.clone());
+        let app = App::build(config.clone()).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let db = app.db().clone();
+        let pool = app.db().clone();
+        let db = owner_db(&config, &owner_database_url, &pool).await;
         tokio::spawn(app.run(std::future::pending()));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -163,10 +224,12 @@ impl TestApp {
         TestApp {
             address,
             database_url,
+            owner_database_url,
             client,
             db,
+            pool,
             data_dir,
-            postgres,
+            _postgres: postgres,
         }
     }
 
@@ -174,8 +237,21 @@ impl TestApp {
         self.db.get_database_backend()
     }
 
+    /// The environment that makes a `hypernet` process migrate as the schema's owner, as
+    /// this server did (nothing on SQLite).
+    pub fn owner_env(&self) -> Vec<(&'static str, String)> {
+        if self.is_postgres() {
+            vec![(
+                "HYPERNET_OWNER_DATABASE_URL",
+                self.owner_database_url.clone(),
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
+        self.backend() == DbBackend::Postgres
     }
 
     /// The address of `path` on this server; URLs the server minted (absolute) pass as they are.
@@ -456,6 +532,7 @@ impl TestApp {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
             .args(args)
             .env("DATABASE_URL", &self.database_url)
+            .envs(self.owner_env())
             .env("HYPERNET_DATA_DIR", self.data_dir.path())
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::piped())

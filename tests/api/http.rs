@@ -21,7 +21,7 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
-    app.db.close().await;
+    app.pool.close().await;
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 503);
     // ... while the process itself is still alive.

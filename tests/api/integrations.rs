@@ -720,6 +720,7 @@ async fn secrets_never_reach_the_logs() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &app.database_url)
+        .envs(app.owner_env())
         .env("HYPERNET_DATA_DIR", app.data_dir.path())
         .env("HYPERNET_REGISTRATION", "open")
         .env(

@@ -24,6 +24,7 @@ mod memory;
 mod oracle;
 mod ordered;
 mod pool;
+mod rls;
 mod s3;
 mod schema;
 mod sessions;

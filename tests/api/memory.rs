@@ -45,6 +45,7 @@ async fn a_200_mb_upload_keeps_peak_memory_flat() {
     let child = Command::new(env!("CARGO_BIN_EXE_hypernet"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &app.database_url)
+        .envs(app.owner_env())
         .env("HYPERNET_DATA_DIR", app.data_dir.path())
         .env("HYPERNET_REGISTRATION", "open")
         .env("RUST_LOG", "warn")

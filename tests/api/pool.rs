@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnAcquireErr, ConnectionTrait, DbErr, Statement};
 
-use crate::helpers::TestApp;
+use crate::helpers::{SERVER_ROLE, TestApp};
 
 /// A server whose pool has a single connection, so that every statement shows what the
 /// previous one left behind.
@@ -19,6 +19,27 @@ async fn one_connection() -> TestApp {
     .await
 }
 
+/// A table for the tests' rows that the server's role may write.
+async fn scratch(app: &TestApp) {
+    app.sql("CREATE TABLE scratch (n integer)").await.unwrap();
+    if app.is_postgres() {
+        app.sql(&format!("GRANT ALL ON scratch TO {SERVER_ROLE}"))
+            .await
+            .unwrap();
+    }
+}
+
+/// The single number a `SELECT` returns, through the server's pool.
+async fn pool_i64(app: &TestApp, sql: &str) -> i64 {
+    let row = app
+        .pool
+        .query_one_raw(stmt(app, sql))
+        .await
+        .unwrap()
+        .expect("one row");
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
 fn stmt(app: &TestApp, sql: &str) -> Statement {
     Statement::from_string(app.backend(), sql.to_string())
 }
@@ -26,7 +47,7 @@ fn stmt(app: &TestApp, sql: &str) -> Statement {
 /// The PostgreSQL backend process of the connection the next statement gets.
 async fn backend_pid(app: &TestApp) -> Result<i64, DbErr> {
     let row = app
-        .db
+        .pool
         .query_one_raw(stmt(app, "SELECT CAST(pg_backend_pid() AS bigint)"))
         .await?
         .expect("one row");
@@ -36,26 +57,26 @@ async fn backend_pid(app: &TestApp) -> Result<i64, DbErr> {
 #[tokio::test]
 async fn a_transaction_dropped_without_commit_is_rolled_back() {
     let app = one_connection().await;
-    app.sql("CREATE TABLE scratch (n integer)").await.unwrap();
+    scratch(&app).await;
     let pid = if app.is_postgres() {
         Some(backend_pid(&app).await.unwrap())
     } else {
         None
     };
 
-    let txn = app.db.begin_write().await.unwrap();
+    let txn = app.pool.begin_write().await.unwrap();
     txn.execute_unprepared("INSERT INTO scratch (n) VALUES (1)")
         .await
         .unwrap();
     drop(txn);
 
-    assert_eq!(app.sql_i64("SELECT count(*) FROM scratch").await, 0);
+    assert_eq!(pool_i64(&app, "SELECT count(*) FROM scratch").await, 0);
     if let Some(pid) = pid {
         // The same connection, kept (the count above would have seen the row inside a
         // transaction left open), and no transaction id is held.
         assert_eq!(backend_pid(&app).await.unwrap(), pid);
         assert_eq!(
-            app.sql_i64(
+            pool_i64(&app,
                 "SELECT CAST(CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN 1 ELSE 0 END AS bigint)"
             )
             .await,
@@ -63,12 +84,12 @@ async fn a_transaction_dropped_without_commit_is_rolled_back() {
         );
     }
     // A committed transaction stays.
-    let txn = app.db.begin_write().await.unwrap();
+    let txn = app.pool.begin_write().await.unwrap();
     txn.execute_unprepared("INSERT INTO scratch (n) VALUES (2)")
         .await
         .unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(app.sql_i64("SELECT count(*) FROM scratch").await, 1);
+    assert_eq!(pool_i64(&app, "SELECT count(*) FROM scratch").await, 1);
 }
 
 #[tokio::test]
@@ -77,11 +98,11 @@ async fn a_statement_cancelled_half_way_does_not_leave_its_connection_behind() {
     if !app.is_postgres() {
         return; // pg_sleep and backend pids are PostgreSQL's
     }
-    app.sql("CREATE TABLE scratch (n integer)").await.unwrap();
+    scratch(&app).await;
     let first = backend_pid(&app).await.unwrap();
 
     // Outside a transaction.
-    let sleep = app.db.execute_unprepared("SELECT pg_sleep(30)");
+    let sleep = app.pool.execute_unprepared("SELECT pg_sleep(30)");
     assert!(
         tokio::time::timeout(Duration::from_millis(300), sleep)
             .await
@@ -94,7 +115,7 @@ async fn a_statement_cancelled_half_way_does_not_leave_its_connection_behind() {
     );
 
     // Inside one: the write before the cancelled statement is not committed either.
-    let txn = app.db.begin().await.unwrap();
+    let txn = app.pool.begin().await.unwrap();
     txn.execute_unprepared("INSERT INTO scratch (n) VALUES (1)")
         .await
         .unwrap();
@@ -106,7 +127,7 @@ async fn a_statement_cancelled_half_way_does_not_leave_its_connection_behind() {
     );
     drop(txn);
     assert_ne!(backend_pid(&app).await.unwrap(), second);
-    assert_eq!(app.sql_i64("SELECT count(*) FROM scratch").await, 0);
+    assert_eq!(pool_i64(&app, "SELECT count(*) FROM scratch").await, 0);
 }
 
 #[tokio::test]
@@ -116,7 +137,9 @@ async fn a_session_the_server_ended_is_replaced_after_one_failed_statement() {
         return; // terminating a backend is PostgreSQL's
     }
     let pid = backend_pid(&app).await.unwrap();
-    let admin = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let admin = sea_orm::Database::connect(&app.owner_database_url)
+        .await
+        .unwrap();
     admin
         .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
         .await
@@ -149,9 +172,9 @@ async fn a_session_the_server_ended_is_replaced_after_one_failed_statement() {
 #[tokio::test]
 async fn a_caller_waits_at_most_the_acquire_timeout() {
     let app = one_connection().await;
-    let txn = app.db.begin().await.unwrap();
+    let txn = app.pool.begin().await.unwrap();
     let err = app
-        .db
+        .pool
         .query_one_raw(stmt(&app, "SELECT 1"))
         .await
         .expect_err("the only connection is taken");
@@ -160,5 +183,5 @@ async fn a_caller_waits_at_most_the_acquire_timeout() {
         "{err:?}"
     );
     txn.commit().await.unwrap();
-    assert_eq!(app.sql_i64("SELECT CAST(1 AS bigint)").await, 1);
+    assert_eq!(pool_i64(&app, "SELECT CAST(1 AS bigint)").await, 1);
 }

@@ -71,7 +71,9 @@ async fn migrations_round_trip() {
     assert_eq!(relations(&app).await, expected);
 
     // Migrations run on SeaORM's own pool, as `hypernet migrate` runs them.
-    let orm = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let orm = sea_orm::Database::connect(&app.owner_database_url)
+        .await
+        .unwrap();
     Migrator::down(&orm, None).await.unwrap();
     assert!(
         relations(&app).await.is_empty(),
@@ -87,6 +89,15 @@ async fn migrations_round_trip() {
     }
 
     Migrator::up(&orm, None).await.unwrap();
+    // As `hypernet migrate up` does: the server's role gets the new tables' rows.
+    let config = hypernet::config::Config {
+        database_url: Some(app.database_url.clone()),
+        owner_database_url: Some(app.owner_database_url.clone()),
+        ..hypernet::config::Config::defaults()
+    };
+    hypernet::db::grant_server_role(&orm, &config)
+        .await
+        .unwrap();
     orm.close().await.unwrap();
     assert_eq!(relations(&app).await, expected);
     // The server works on the re-created schema.
@@ -428,8 +439,8 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
 /// links table.
 /// Whether `app`'s database can answer `select` through the index `index`: on SQLite, by
 /// asking for it (SQLite refuses a query the named index cannot serve); on PostgreSQL, by the
-/// plan, with sequential scans forbidden (on an empty table they are cheapest). The plan's
-/// lines, for PostgreSQL.
+/// plan, with sequential scans forbidden (on an empty table they are cheapest), as the
+/// server's role under row-level security. The plan's lines, for PostgreSQL.
 async fn served_by(
     app: &TestApp,
     index: &str,
@@ -449,7 +460,12 @@ async fn served_by(
         db.close().await.unwrap();
         return Vec::new();
     }
-    let txn = app.db.begin().await.unwrap();
+    // Planned as the server's statements are: its role, under the row-level security
+    // policies for a viewer (whose quals must not keep the index from serving).
+    let viewer = hypernet::db::Scope::User("00000000-0000-4000-8000-000000000001".parse().unwrap());
+    let txn = hypernet::db::within(viewer, app.pool.begin())
+        .await
+        .unwrap();
     txn.execute_unprepared("SET LOCAL enable_seqscan = off")
         .await
         .unwrap();
