@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub(crate) mod http;
+pub(crate) mod kinds;
 pub(crate) mod media;
 #[cfg(test)]
 mod property_tests;

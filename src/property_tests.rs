@@ -8,18 +8,12 @@ use async_graphql::{Name, Number, Value};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::{connection, json};
+use crate::kinds::Kind;
 
-fn kind() -> impl Strategy<Value = NodeKind> {
-    prop_oneof![
-        Just(NodeKind::User),
-        Just(NodeKind::Media),
-        Just(NodeKind::Album),
-        Just(NodeKind::Link),
-        Just(NodeKind::Integration),
-        Just(NodeKind::Upload),
-    ]
+fn kind() -> impl Strategy<Value = Kind> {
+    proptest::sample::select(Kind::ALL.to_vec())
 }
 
 /// Text a client might send: anything, or base64url of something id-shaped.

@@ -24,17 +24,30 @@ use sea_orm::{
 use crate::config::Config;
 
 /// Counts the SQL statements the application sends. Exposed on `/metrics`, used by the tests
-/// that keep N+1 queries from coming back.
+/// that keep N+1 queries from coming back. Also counts, apart, the `SET`s of the viewer a
+/// PostgreSQL connection sends before a statement for another user (see [`scope`]).
 #[derive(Debug, Default)]
-pub struct StatementCounter(AtomicU64);
+pub struct StatementCounter {
+    statements: AtomicU64,
+    viewer_switches: AtomicU64,
+}
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// How many times a connection was set for another viewer.
+    pub fn viewer_switches(&self) -> u64 {
+        self.viewer_switches.load(Ordering::Relaxed)
     }
 
     fn record(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record_switch(&self) {
+        self.viewer_switches.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -125,27 +138,28 @@ pub async fn grant_server_role(owner: &DatabaseConnection, config: &Config) -> a
     Ok(())
 }
 
-/// Warns when row-level security cannot apply to the server's role on PostgreSQL: a
-/// superuser, or a role with `BYPASSRLS`, sees every row whatever the policies say.
-async fn warn_if_above_row_security(pool: &pg::Pool) {
+/// Whether row-level security applies to the server's role on PostgreSQL. A superuser, or a
+/// role with `BYPASSRLS`, sees every row whatever the policies say: the server warns, and its
+/// pool does not set the viewer (a round trip that would buy nothing).
+async fn row_security_applies(pool: &pg::Pool) -> Result<bool, DbErr> {
     let stmt = Statement::from_string(
         DbBackend::Postgres,
         "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
     );
-    let Ok(Some(row)) = pool.query_one_raw(stmt).await else {
-        return;
+    let Some(row) = pool.query_one_raw(stmt).await? else {
+        return Ok(true);
     };
-    if let (Ok(role), Ok(true)) = (
-        row.try_get_by_index::<String>(0),
-        row.try_get_by_index::<bool>(1),
-    ) {
+    let role = row.try_get_by_index::<String>(0)?;
+    if row.try_get_by_index::<bool>(1)? {
         tracing::warn!(
             role,
             "the server's database role is a superuser or bypasses row-level security: \
              the policies that keep users apart in the database do not apply to it; \
              connect as a role of its own (see HYPERNET_OWNER_DATABASE_URL)"
         );
+        return Ok(false);
     }
+    Ok(true)
 }
 
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -184,7 +198,10 @@ pub async fn open(
     let pool = pg::Pool::connect(options, counter.clone())
         .await
         .with_context(|| format!("connecting to {}", redact_url(&url)))?;
-    warn_if_above_row_security(&pool).await;
+    let applies = row_security_applies(&pool)
+        .await
+        .with_context(|| format!("reading the role of {}", redact_url(&url)))?;
+    pool.set_row_security(applies);
     Ok((Db(Backend::Pg(pool)), counter))
 }
 

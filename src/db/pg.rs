@@ -57,6 +57,8 @@ struct Shared {
     /// Most recently used last: the hot connections are reused, the cold ones age out.
     idle: Mutex<Vec<Idle>>,
     closed: AtomicBool,
+    /// Whether row-level security applies to the pool's role: if not, the viewer is never set.
+    row_security: AtomicBool,
     statements: Arc<StatementCounter>,
 }
 
@@ -94,15 +96,16 @@ impl Pool {
             permits,
             idle: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            row_security: AtomicBool::new(true),
             statements,
         }));
-        drop(pool.acquire(Scope::Anonymous).await?);
+        drop(pool.acquire(None).await?);
         Ok(pool)
     }
 
     /// A connection of the pool, waiting at most the acquire timeout for one. An idle
     /// connection whose session already has `viewer` set is preferred: it needs no `SET`.
-    pub(crate) async fn acquire(&self, viewer: Scope) -> Result<Pooled, DbErr> {
+    pub(crate) async fn acquire(&self, viewer: Option<Scope>) -> Result<Pooled, DbErr> {
         let shared = &self.0;
         let deadline = tokio::time::Instant::now() + shared.options.acquire_timeout;
         let permit = match tokio::time::timeout_at(deadline, shared.permits.clone().acquire_owned())
@@ -115,7 +118,7 @@ impl Pool {
         loop {
             let idle = {
                 let mut idle = shared.idle();
-                match idle.iter().rposition(|i| i.viewer == viewer) {
+                match idle.iter().rposition(|i| Some(i.viewer) == viewer) {
                     Some(at) => Some(idle.remove(at)),
                     None => idle.pop(),
                 }
@@ -166,15 +169,31 @@ impl Pool {
         }
     }
 
+    /// Whether row-level security applies to the pool's role (it does unless told otherwise).
+    pub(crate) fn set_row_security(&self, applies: bool) {
+        self.0.row_security.store(applies, Ordering::Relaxed);
+    }
+
+    /// The scope the task's statements run in: the task's, or none that needs setting when
+    /// row-level security does not apply.
+    fn viewer(&self) -> Option<Scope> {
+        self.0
+            .row_security
+            .load(Ordering::Relaxed)
+            .then(scope::current)
+    }
+
     /// Begins a transaction on a connection of its own, in the task's scope: the viewer is
     /// set for the transaction (`SET LOCAL`) in the same round trip as `BEGIN`.
     pub(crate) async fn begin(&self) -> Result<Transaction, DbErr> {
-        let viewer = scope::current();
+        let viewer = self.viewer();
         let mut conn = self.acquire(viewer).await?;
-        let sql = if conn.viewer == viewer {
-            "BEGIN".to_string()
-        } else {
-            format!("BEGIN; SET LOCAL hypernet.viewer = '{}'", viewer.setting())
+        let sql = match viewer {
+            Some(viewer) if conn.viewer != viewer => {
+                self.0.statements.record_switch();
+                format!("BEGIN; SET LOCAL hypernet.viewer = '{}'", viewer.setting())
+            }
+            _ => "BEGIN".to_string(),
         };
         let sql = sqlx::AssertSqlSafe(sql);
         conn.run(|c| sqlx::raw_sql(sql).execute(c))
@@ -187,7 +206,7 @@ impl Pool {
 
     /// Checks that the database answers.
     pub(crate) async fn ping(&self) -> Result<(), DbErr> {
-        let mut conn = self.acquire(scope::current()).await?;
+        let mut conn = self.acquire(self.viewer()).await?;
         conn.run(|c| c.ping())
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
@@ -205,11 +224,14 @@ impl Pool {
 
     /// A connection whose session shows the rows of the task's scope.
     async fn scoped(&self) -> Result<Pooled, DbErr> {
-        let viewer = scope::current();
+        let viewer = self.viewer();
         let mut conn = self.acquire(viewer).await?;
-        conn.set_viewer(viewer)
-            .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        if let Some(viewer) = viewer.filter(|v| *v != conn.viewer) {
+            self.0.statements.record_switch();
+            conn.set_viewer(viewer)
+                .await
+                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        }
         Ok(conn)
     }
 
@@ -258,11 +280,8 @@ impl Pooled {
         result
     }
 
-    /// Sets the session's viewer to `viewer` unless it is that already.
+    /// Sets the session's viewer to `viewer`.
     async fn set_viewer(&mut self, viewer: Scope) -> Result<(), sqlx::Error> {
-        if self.viewer == viewer {
-            return Ok(());
-        }
         // The setting is a UUID, `system` or empty: nothing to escape.
         let sql = sqlx::AssertSqlSafe(format!("SET hypernet.viewer = '{}'", viewer.setting()));
         self.run(|c| sqlx::raw_sql(sql).execute(c)).await?;

@@ -7,52 +7,17 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
-/// The kinds of objects a global id can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NodeKind {
-    User,
-    Media,
-    Album,
-    Link,
-    Integration,
-    /// A resumable upload session (not a `Node`: it is not an object of the library).
-    Upload,
-}
+pub(crate) use crate::kinds::Kind;
 
-impl NodeKind {
-    fn name(self) -> &'static str {
-        match self {
-            NodeKind::User => "User",
-            NodeKind::Media => "Media",
-            NodeKind::Album => "Album",
-            NodeKind::Link => "Link",
-            NodeKind::Integration => "Integration",
-            NodeKind::Upload => "Upload",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "User" => Some(NodeKind::User),
-            "Media" => Some(NodeKind::Media),
-            "Album" => Some(NodeKind::Album),
-            "Link" => Some(NodeKind::Link),
-            "Integration" => Some(NodeKind::Integration),
-            "Upload" => Some(NodeKind::Upload),
-            _ => None,
-        }
-    }
-}
-
-pub(crate) fn encode(kind: NodeKind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.name(), id.simple())))
+pub(crate) fn encode(kind: Kind, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.type_name(), id.simple())))
 }
 
 /// Writes [`encode`]'s id as a JSON string, without allocating: pages write one per row.
-pub(crate) fn write_json(out: &mut Vec<u8>, kind: NodeKind, id: Uuid) {
+pub(crate) fn write_json(out: &mut Vec<u8>, kind: Kind, id: Uuid) {
     // The longest is "Integration:" and 32 hex digits: 44 bytes, 59 in base64.
     let (mut raw, mut text) = ([0u8; 48], [0u8; 64]);
-    let name = kind.name().as_bytes();
+    let name = kind.type_name().as_bytes();
     let hex_at = name.len() + 1;
     raw[..name.len()].copy_from_slice(name);
     raw[name.len()] = b':';
@@ -69,37 +34,31 @@ pub(crate) fn write_json(out: &mut Vec<u8>, kind: NodeKind, id: Uuid) {
 }
 
 /// The kind and id inside a global id, or `None` when it is not one of ours.
-pub(crate) fn decode(id: &str) -> Option<(NodeKind, Uuid)> {
+pub(crate) fn decode(id: &str) -> Option<(Kind, Uuid)> {
     let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).ok()?;
     let text = std::str::from_utf8(&raw).ok()?;
     let (kind, uuid) = text.split_once(':')?;
-    Some((NodeKind::from_name(kind)?, Uuid::try_parse(uuid).ok()?))
+    Some((Kind::from_type_name(kind)?, Uuid::try_parse(uuid).ok()?))
 }
 
 /// The linkable object named by a global id, or `NOT_FOUND`.
 pub(crate) fn expect_object(
     id: &ID,
     field: &'static str,
-) -> Result<(crate::store::links::ObjectKind, Uuid), AppError> {
-    use crate::store::links::ObjectKind;
-    match decode(id) {
-        Some((NodeKind::Media, uuid)) => Ok((ObjectKind::Media, uuid)),
-        Some((NodeKind::Album, uuid)) => Ok((ObjectKind::Album, uuid)),
-        Some((NodeKind::Integration, uuid)) => Ok((ObjectKind::Integration, uuid)),
-        _ => Err(AppError::NotFound(format!(
-            "`{field}` names nothing of yours"
-        ))),
-    }
+) -> Result<(crate::kinds::ObjectKind, Uuid), AppError> {
+    decode(id)
+        .and_then(|(kind, uuid)| Some((kind.object()?, uuid)))
+        .ok_or_else(|| AppError::NotFound(format!("`{field}` names nothing of yours")))
 }
 
 /// The id of an object of `kind` given in argument `field`, or `NOT_FOUND` (an id that is not
 /// ours names nothing, exactly like an unknown one).
-pub(crate) fn expect(id: &ID, kind: NodeKind, field: &'static str) -> Result<Uuid, AppError> {
+pub(crate) fn expect(id: &ID, kind: Kind, field: &'static str) -> Result<Uuid, AppError> {
     match decode(id) {
         Some((k, uuid)) if k == kind => Ok(uuid),
         _ => Err(AppError::NotFound(format!(
             "`{field}` names no {} of yours",
-            kind.name()
+            kind.type_name()
         ))),
     }
 }
@@ -110,7 +69,7 @@ mod tests {
 
     #[test]
     fn ids_written_as_json_are_the_encoded_ids() {
-        for kind in [NodeKind::Media, NodeKind::Integration, NodeKind::Link] {
+        for kind in [Kind::Media, Kind::Integration, Kind::Link] {
             for id in [Uuid::nil(), Uuid::max(), Uuid::now_v7()] {
                 let mut out = Vec::new();
                 write_json(&mut out, kind, id);
@@ -122,9 +81,9 @@ mod tests {
     #[test]
     fn round_trip_and_stable() {
         let id = Uuid::now_v7();
-        let gid = encode(NodeKind::User, id);
-        assert_eq!(decode(&gid), Some((NodeKind::User, id)));
-        assert_eq!(gid, encode(NodeKind::User, id));
+        let gid = encode(Kind::User, id);
+        assert_eq!(decode(&gid), Some((Kind::User, id)));
+        assert_eq!(gid, encode(Kind::User, id));
         assert!(!gid.contains(&id.simple().to_string()), "ids are opaque");
     }
 

@@ -12,7 +12,7 @@ use super::batch::{Batcher, Jobs};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
-use crate::store::links::{Direction, Member, MemberPage};
+use crate::store::links::{Direction, LinkPage, Member, MemberPage};
 use crate::store::rows::MediaColumns;
 
 type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
@@ -100,14 +100,10 @@ impl Loader<Uuid> for MediaLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, media::Model> {
-        let rows = store::media::find_any_of_user(&self.0.services.db, self.0.viewer, keys)
+        let rows = store::media::find_active_of_user(&self.0.services.db, self.0.viewer, keys)
             .await
             .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .filter(|m| m.deleted_at.is_none())
-            .map(|m| (m.id, m))
-            .collect())
+        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
     }
 }
 
@@ -158,9 +154,10 @@ impl Loader<(Uuid, MediaColumns)> for VariantsLoader {
         }
         let mut out: HashMap<(Uuid, MediaColumns), Vec<Arc<media::Model>>> = HashMap::new();
         for (columns, originals) in by_columns {
-            let pairs = store::links::variants_of(&self.0.services.db, &originals, columns)
-                .await
-                .map_err(db_error)?;
+            let pairs =
+                store::links::variants_of(&self.0.services.db, self.0.viewer, &originals, columns)
+                    .await
+                    .map_err(db_error)?;
             for (original, variant) in pairs {
                 out.entry((original, columns))
                     .or_default()
@@ -188,9 +185,10 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
         }
         let mut out: HashMap<(Uuid, MemberPage), Vec<Arc<Member>>> = HashMap::new();
         for (page, albums) in by_page {
-            let rows = store::links::member_pages(&self.0.services.db, &albums, page)
-                .await
-                .map_err(db_error)?;
+            let rows =
+                store::links::member_pages(&self.0.services.db, self.0.viewer, &albums, page)
+                    .await
+                    .map_err(db_error)?;
             for album in &albums {
                 out.entry((*album, *page)).or_default();
             }
@@ -202,16 +200,6 @@ impl Loader<(Uuid, MemberPage)> for MembersLoader {
         }
         Ok(out)
     }
-}
-
-/// How a page of an object's links is asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct LinkPage {
-    pub types: Option<Vec<String>>,
-    pub direction: Direction,
-    pub cursor: Option<Uuid>,
-    pub backward: bool,
-    pub limit: u64,
 }
 
 /// A page of links per parent object, the per-parent limit inside the SQL.
@@ -231,17 +219,9 @@ impl Loader<(Uuid, LinkPage)> for LinkPagesLoader {
         }
         let mut out: HashMap<(Uuid, LinkPage), Vec<links::Model>> = HashMap::new();
         for (page, parents) in by_page {
-            let rows = store::links::link_pages(
-                &self.0.services.db,
-                &parents,
-                page.types.as_deref(),
-                page.direction,
-                page.cursor,
-                page.backward,
-                page.limit,
-            )
-            .await
-            .map_err(db_error)?;
+            let rows = store::links::link_pages(&self.0.services.db, self.0.viewer, &parents, page)
+                .await
+                .map_err(db_error)?;
             for parent in &parents {
                 out.entry((*parent, page.clone())).or_default();
             }
@@ -272,6 +252,7 @@ impl Loader<(Uuid, Option<Vec<String>>, Direction)> for LinkCountsLoader {
         for ((types, direction), parents) in groups {
             let counts = store::links::link_counts(
                 &self.0.services.db,
+                self.0.viewer,
                 &parents,
                 types.as_deref(),
                 direction,
@@ -298,7 +279,7 @@ impl Loader<Uuid> for AlbumsOfMediaLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<albums::Model>> {
-        let pairs = store::albums::containing(&self.0.services.db, keys)
+        let pairs = store::albums::containing(&self.0.services.db, self.0.viewer, keys)
             .await
             .map_err(db_error)?;
         let mut out: HashMap<Uuid, Vec<albums::Model>> = HashMap::new();
@@ -317,7 +298,7 @@ impl Loader<Uuid> for DuplicatesLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<media::Model>> {
-        let pairs = store::links::duplicates_of(&self.0.services.db, keys)
+        let pairs = store::links::duplicates_of(&self.0.services.db, self.0.viewer, keys)
             .await
             .map_err(db_error)?;
         let mut out: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
@@ -336,11 +317,13 @@ impl Loader<Uuid> for FirstMemberLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, media::Model> {
-        Ok(store::links::first_members(&self.0.services.db, keys)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .collect())
+        Ok(
+            store::links::first_members(&self.0.services.db, self.0.viewer, keys)
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .collect(),
+        )
     }
 }
 
@@ -367,7 +350,7 @@ impl Loader<Uuid> for CredentialsLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, bool> {
-        let with = store::integrations::with_secrets(&self.0.services.db, keys)
+        let with = store::integrations::with_secrets(&self.0.services.db, self.0.viewer, keys)
             .await
             .map_err(db_error)?;
         Ok(keys.iter().map(|k| (*k, with.contains(k))).collect())
@@ -382,14 +365,12 @@ impl Loader<Uuid> for SourceLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, integrations::Model> {
-        let pairs = store::integrations::sources_of(&self.0.services.db, keys)
+        let pairs = store::integrations::sources_of(&self.0.services.db, self.0.viewer, keys)
             .await
             .map_err(db_error)?;
         let mut out = HashMap::new();
         for (media, integration) in pairs {
-            if integration.user_id == self.0.viewer {
-                out.entry(media).or_insert(integration);
-            }
+            out.entry(media).or_insert(integration);
         }
         Ok(out)
     }

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::caller::request_context;
 use crate::error::AppError;
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
+use crate::kinds::Kind;
 use crate::service::content::ContentAccess;
 
 #[derive(Deserialize)]
@@ -108,7 +109,7 @@ pub(crate) async fn media_content(
     headers: HeaderMap,
 ) -> Response {
     // Any id that is not a media id of ours is simply not found.
-    let Some((NodeKind::Media, media_id)) = ids::decode(&id) else {
+    let Some((Kind::Media, media_id)) = ids::decode(&id) else {
         return error_response(AppError::NotFound("no such media".into()));
     };
     let access = match (signature.exp, signature.sig) {

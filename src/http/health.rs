@@ -31,8 +31,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     let body = format!(
         "# HELP hypernet_sql_statements_total SQL statements sent to the database.\n\
          # TYPE hypernet_sql_statements_total counter\n\
-         hypernet_sql_statements_total {}\n",
-        state.statements.get()
+         hypernet_sql_statements_total {}\n\
+         # HELP hypernet_db_viewer_switches_total Times a PostgreSQL connection was set for another viewer (row-level security).\n\
+         # TYPE hypernet_db_viewer_switches_total counter\n\
+         hypernet_db_viewer_switches_total {}\n",
+        state.statements.get(),
+        state.statements.viewer_switches()
     );
     (
         [(

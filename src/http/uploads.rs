@@ -15,7 +15,8 @@ use super::caller::request_context;
 use super::content::error_response;
 use crate::db::{self, Scope};
 use crate::error::AppError;
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
+use crate::kinds::Kind;
 use crate::service::uploads::ChunkError;
 
 const TUS_VERSION: &str = "1.0.0";
@@ -44,7 +45,7 @@ async fn caller_and_id(
         .await
         .signed_in()?;
     match ids::decode(id) {
-        Some((NodeKind::Upload, upload)) => Ok((viewer, upload)),
+        Some((Kind::Upload, upload)) => Ok((viewer, upload)),
         _ => Err(AppError::NotFound("no such upload".into())),
     }
 }

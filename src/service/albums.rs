@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::Services;
 use crate::error::{AppError, AppResult};
+use crate::kinds::ObjectKind;
 use crate::store;
 use crate::store::albums::NewAlbum;
-use crate::store::links::{CONTAINS, NewLink, ObjectKind};
+use crate::store::links::{CONTAINS, NewLink};
 
 /// Room left between neighbouring sort keys, so that inserting or moving rewrites one row.
 pub(crate) const GAP: i64 = 1 << 20;

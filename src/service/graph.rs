@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use super::Services;
 use crate::error::{AppError, AppResult};
+use crate::kinds::ObjectKind;
 use crate::store;
 use crate::store::graph::Step;
-use crate::store::links::{Direction, ObjectKind};
+use crate::store::links::Direction;
 
 pub(crate) const MAX_DEPTH: i32 = 5;
 /// Wall-clock time one walk may take before it stops where it is.

@@ -13,12 +13,13 @@ use uuid::Uuid;
 use super::{ClientInfo, Services, audit, validate};
 use crate::auth::secret_box::aad;
 use crate::error::{AppError, AppResult};
+use crate::kinds::ObjectKind;
 use crate::media::inspect::{self, InspectError, MediaKind};
 use crate::storage::blob_key;
 use crate::storage::spool::Spooled;
 use crate::store;
 use crate::store::integrations::{IntegrationChanges, NewIntegration, SealedSecrets};
-use crate::store::links::{NewLink, ObjectKind};
+use crate::store::links::NewLink;
 use crate::store::media::NewMedia;
 
 pub(crate) const LOCAL_FOLDER: &str = "local_folder";

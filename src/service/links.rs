@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::{Services, validate};
 use crate::error::{AppError, AppResult};
+use crate::kinds::ObjectKind;
 use crate::store;
-use crate::store::links::{CONTAINS, NewLink, ObjectKind};
+use crate::store::links::{CONTAINS, NewLink};
 
 /// Longest link type; the pattern is `[a-z][a-z0-9_]{0,49}`.
 const MAX_TYPE_LEN: usize = 50;

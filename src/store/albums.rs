@@ -250,9 +250,11 @@ pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Resu
     Ok(())
 }
 
-/// The active albums that contain these media, as (media id, album), for `Media.albums`.
+/// The viewer's active albums that contain these media, as (media id, album), for
+/// `Media.albums`.
 pub(crate) async fn containing(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     media_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, albums::Model)>, DbErr> {
     if media_ids.is_empty() {
@@ -263,13 +265,15 @@ pub(crate) async fn containing(
         db.get_database_backend(),
         &format!(
             "SELECT l.to_object_id AS media_id, {cols} FROM links l
-             JOIN albums a ON a.id = l.from_object_id AND a.deleted_at IS NULL
+             JOIN albums a ON a.id = l.from_object_id AND a.user_id = ? AND a.deleted_at IS NULL
              WHERE l.to_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL
              ORDER BY a.created_at, a.id",
             cols = sql::columns::<albums::Entity>("a", "a_"),
             marks = sql::marks(media_ids.len())
         ),
-        media_ids.iter().map(|id| (*id).into()).collect(),
+        std::iter::once(viewer.into())
+            .chain(media_ids.iter().map(|id| (*id).into()))
+            .collect(),
     );
     let rows = db.query_all_raw(stmt).await?;
     rows.iter()

@@ -213,15 +213,25 @@ pub(crate) async fn delete_secrets(
     Ok(())
 }
 
-/// Which of these integrations have credentials.
+/// Which of these integrations of `viewer` have credentials.
 pub(crate) async fn with_secrets(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, DbErr> {
     integration_secrets::Entity::find()
         .select_only()
         .column(integration_secrets::Column::IntegrationId)
         .filter(integration_secrets::Column::IntegrationId.is_in(ids.iter().copied()))
+        .filter(
+            integration_secrets::Column::IntegrationId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(integrations::Column::Id)
+                    .from(integrations::Entity)
+                    .and_where(integrations::Column::UserId.eq(viewer))
+                    .to_owned(),
+            ),
+        )
         .into_tuple::<Uuid>()
         .all(db)
         .await
@@ -316,9 +326,11 @@ pub(crate) async fn linked_media(
         .await
 }
 
-/// The integration each media came from (its first active `source` link to an active one).
+/// The integration of `viewer`'s each media came from (its first active `source` link to an
+/// active one).
 pub(crate) async fn sources_of(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     media_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, integrations::Model)>, DbErr> {
     use sea_orm::FromQueryResult;
@@ -329,13 +341,15 @@ pub(crate) async fn sources_of(
         db.get_database_backend(),
         &format!(
             "SELECT l.from_object_id AS media_id, {cols} FROM links l
-             JOIN integrations i ON i.id = l.to_object_id AND i.deleted_at IS NULL
+             JOIN integrations i ON i.id = l.to_object_id AND i.user_id = ? AND i.deleted_at IS NULL
              WHERE l.from_object_id IN ({marks}) AND l.link_type = 'source' AND l.deleted_at IS NULL
              ORDER BY l.id",
             cols = sql::columns::<integrations::Entity>("i", "i_"),
             marks = sql::marks(media_ids.len())
         ),
-        media_ids.iter().map(|id| (*id).into()).collect(),
+        std::iter::once(viewer.into())
+            .chain(media_ids.iter().map(|id| (*id).into()))
+            .collect(),
     );
     let rows = db.query_all_raw(stmt).await?;
     rows.iter()

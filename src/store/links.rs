@@ -1,5 +1,6 @@
 //! Queries on `links`: the graph's edges, album membership, thumbnails, batched pages.
 
+use crate::kinds::ObjectKind;
 use entity::{links, media};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -46,6 +47,7 @@ pub(crate) async fn insert_variant_link(
 /// with `columns`), in one statement.
 pub(crate) async fn variants_of(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     originals: &[Uuid],
     columns: rows::MediaColumns,
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
@@ -54,13 +56,15 @@ pub(crate) async fn variants_of(
     }
     let text = format!(
         "SELECT l.to_object_id AS original_id, {mcols}
-         FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
+         FROM links l
+         JOIN media m ON m.id = l.from_object_id AND m.user_id = ? AND m.deleted_at IS NULL
          WHERE l.to_object_id IN ({marks}) AND l.link_type = '{VARIANT_OF}' AND l.deleted_at IS NULL
          ORDER BY l.to_object_id, l.sort_order, l.id",
         mcols = columns.select_list("m", "m_"),
         marks = sql::marks(originals.len()),
     );
-    let values = originals.iter().map(|id| (*id).into()).collect();
+    let mut values = vec![viewer.into()];
+    values.extend(originals.iter().map(|id| sea_orm::Value::from(*id)));
     let found = db
         .query_all_raw(sql::statement(db.get_database_backend(), &text, values))
         .await?;
@@ -96,33 +100,6 @@ pub(crate) async fn delete_touching(db: &impl ConnectionTrait, ids: &[Uuid]) -> 
         .exec(db)
         .await?;
     Ok(res.rows_affected)
-}
-
-/// The kinds of object a link may join.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum ObjectKind {
-    Media,
-    Album,
-    Integration,
-}
-
-impl ObjectKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ObjectKind::Media => "media",
-            ObjectKind::Album => "album",
-            ObjectKind::Integration => "integration",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "media" => Some(ObjectKind::Media),
-            "album" => Some(ObjectKind::Album),
-            "integration" => Some(ObjectKind::Integration),
-            _ => None,
-        }
-    }
 }
 
 /// Which links of an object to follow.
@@ -369,11 +346,12 @@ pub(crate) struct MemberPage {
     pub link: LinkColumns,
 }
 
-/// A page of members for each active album (per-album limit inside the SQL), in sort order or
-/// its reverse, starting after `(sort, link id)`. A deleted album's members are hidden with
-/// its links.
+/// A page of members for each of `viewer`'s active albums (per-album limit inside the SQL), in
+/// sort order or its reverse, starting after `(sort, link id)`. A deleted album's members are
+/// hidden with its links; members are the viewer's media only.
 pub(crate) async fn member_pages(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     albums: &[Uuid],
     page: &MemberPage,
 ) -> Result<Vec<Member>, DbErr> {
@@ -392,7 +370,17 @@ pub(crate) async fn member_pages(
     } else {
         ("ASC", ">")
     };
-    let mut values: Vec<sea_orm::Value> = albums.iter().map(|id| (*id).into()).collect();
+    let backend = db.get_database_backend();
+    let album_values = albums.iter().map(|id| sea_orm::Value::from(*id));
+    // The albums come first in PostgreSQL's text (a VALUES list), after the joins in SQLite's.
+    let mut values: Vec<sea_orm::Value> = if backend == sea_orm::DbBackend::Postgres {
+        album_values.chain([viewer.into(), viewer.into()]).collect()
+    } else {
+        [viewer.into(), viewer.into()]
+            .into_iter()
+            .chain(album_values)
+            .collect()
+    };
     let cursor = match after {
         Some((sort, id)) => {
             values.extend([sort.into(), sort.into(), id.into()]);
@@ -401,7 +389,6 @@ pub(crate) async fn member_pages(
         None => String::new(),
     };
     values.push((limit as i64).into());
-    let backend = db.get_database_backend();
     let mut lcols =
         "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order"
             .to_string();
@@ -419,10 +406,11 @@ pub(crate) async fn member_pages(
         // are read, never all of them.
         format!(
             "SELECT t.* FROM (VALUES {rows}) AS p(album_id)
-             JOIN albums a ON a.id = p.album_id AND a.deleted_at IS NULL
+             JOIN albums a ON a.id = p.album_id AND a.user_id = ? AND a.deleted_at IS NULL
              CROSS JOIN LATERAL (
                SELECT {lcols}, {mcols}
-               FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+               FROM links l
+               JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
                WHERE l.from_object_id = p.album_id AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
                ORDER BY l.sort_order {dir}, l.id {dir} LIMIT ?
              ) t ORDER BY t.l_from_object_id, t.l_sort_order {dir}, t.l_id {dir}",
@@ -434,8 +422,9 @@ pub(crate) async fn member_pages(
             "SELECT * FROM (
                SELECT {lcols}, {mcols},
                       ROW_NUMBER() OVER (PARTITION BY l.from_object_id ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
-               FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
-               JOIN albums a ON a.id = l.from_object_id AND a.deleted_at IS NULL
+               FROM links l
+               JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
+               JOIN albums a ON a.id = l.from_object_id AND a.user_id = ? AND a.deleted_at IS NULL
                WHERE l.from_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
              ) t WHERE t.rn <= ? ORDER BY t.l_from_object_id, t.rn",
             marks = sql::marks(albums.len()),
@@ -485,10 +474,11 @@ fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// The visible links of `parents` as `SELECT parent_id, <columns>` parts joined by
-/// `UNION ALL` (a link between two parents belongs to both), with their bound values.
-/// `cursor` is `(link id, backward)`.
+/// The links of `viewer` visible from `parents` as `SELECT parent_id, <columns>` parts
+/// joined by `UNION ALL` (a link between two parents belongs to both), with their bound
+/// values. `cursor` is `(link id, backward)`.
 fn visible_links(
+    viewer: Uuid,
     parents: &[Uuid],
     types: Option<&[String]>,
     direction: Direction,
@@ -498,10 +488,12 @@ fn visible_links(
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let mut parts = Vec::new();
     for (mine, other) in direction_parts(direction) {
+        values.push(viewer.into());
         values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
         let mut part = format!(
             "SELECT l.{mine}_object_id AS parent_id, {columns} FROM links l
-             WHERE l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL AND {active}",
+             WHERE l.user_id = ? AND l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL
+               AND {active}",
             marks = sql::marks(parents.len()),
             active = sql::end_active("l", other),
         );
@@ -525,25 +517,40 @@ fn visible_links(
     (parts.join(" UNION ALL "), values)
 }
 
-/// A page of links for each parent object (per-parent limit inside the SQL), oldest first
-/// (newest first when `backward`), starting after the link id `cursor`; links to deleted
-/// objects are left out.
+/// How a page of an object's links is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct LinkPage {
+    pub types: Option<Vec<String>>,
+    pub direction: Direction,
+    pub cursor: Option<Uuid>,
+    pub backward: bool,
+    pub limit: u64,
+}
+
+/// A page of `viewer`'s links for each parent object (per-parent limit inside the SQL), oldest
+/// first (newest first when `backward`), starting after the link id `cursor`; links to
+/// deleted objects are left out.
 pub(crate) async fn link_pages(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     parents: &[Uuid],
-    types: Option<&[String]>,
-    direction: Direction,
-    cursor: Option<Uuid>,
-    backward: bool,
-    limit: u64,
+    page: &LinkPage,
 ) -> Result<Vec<(Uuid, links::Model)>, DbErr> {
+    let LinkPage {
+        ref types,
+        direction,
+        cursor,
+        backward,
+        limit,
+    } = *page;
     if parents.is_empty() {
         return Ok(Vec::new());
     }
     let columns = sql::columns::<links::Entity>("l", "l_");
     let (union, mut values) = visible_links(
+        viewer,
         parents,
-        types,
+        types.as_deref(),
         direction,
         &columns,
         cursor.map(|c| (c, backward)),
@@ -567,9 +574,10 @@ pub(crate) async fn link_pages(
         .collect()
 }
 
-/// How many visible links each parent has.
+/// How many of `viewer`'s visible links each parent has.
 pub(crate) async fn link_counts(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     parents: &[Uuid],
     types: Option<&[String]>,
     direction: Direction,
@@ -577,7 +585,7 @@ pub(crate) async fn link_counts(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let (union, values) = visible_links(parents, types, direction, "l.id", None);
+    let (union, values) = visible_links(viewer, parents, types, direction, "l.id", None);
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
@@ -646,22 +654,28 @@ pub(crate) async fn user_count(
 /// Media linked `duplicate_of` to these media, either way, as (media id, duplicate).
 pub(crate) async fn duplicates_of(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     media_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
     if media_ids.is_empty() {
         return Ok(Vec::new());
     }
     let marks = sql::marks(media_ids.len());
-    let mut values: Vec<sea_orm::Value> = media_ids.iter().map(|id| (*id).into()).collect();
-    values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for _ in 0..2 {
+        values.push(viewer.into());
+        values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    }
     let cols = sql::columns::<media::Entity>("m", "m_");
     let stmt = sql::statement(
         db.get_database_backend(),
         &format!(
-            "SELECT l.from_object_id AS key_id, {cols} FROM links l JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL
+            "SELECT l.from_object_id AS key_id, {cols} FROM links l
+             JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
              WHERE l.from_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL
              UNION
-             SELECT l.to_object_id AS key_id, {cols} FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
+             SELECT l.to_object_id AS key_id, {cols} FROM links l
+             JOIN media m ON m.id = l.from_object_id AND m.user_id = ? AND m.deleted_at IS NULL
              WHERE l.to_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL"
         ),
         values,
@@ -676,10 +690,12 @@ pub(crate) async fn duplicates_of(
 /// The first member (in album order) of each album, for a default cover.
 pub(crate) async fn first_members(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     albums: &[Uuid],
 ) -> Result<Vec<(Uuid, media::Model)>, DbErr> {
     Ok(member_pages(
         db,
+        viewer,
         albums,
         &MemberPage {
             descending: false,

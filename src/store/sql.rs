@@ -1,6 +1,7 @@
 //! Raw SQL for the queries the builder cannot say (window functions, recursive CTEs), written
 //! once with `?` placeholders and numbered for PostgreSQL here.
 
+use crate::kinds::ObjectKind;
 use sea_orm::{DbBackend, Statement, Value};
 
 /// A statement from SQL written with `?` placeholders (none may appear elsewhere in it).
@@ -37,16 +38,30 @@ pub(crate) fn columns<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> Str
     super::rows::select_list(alias, prefix, &names)
 }
 
-/// The condition "the object at this end of link `alias` is not deleted": links to deleted
-/// objects are hidden from every read, and come back when the object is restored.
+/// The condition "the object at this end of link `alias` is not deleted and belongs to the
+/// link's user": links to deleted objects are hidden from every read (and come back when the
+/// object is restored), and a link never shows another user's object. One clause per kind of
+/// [`ObjectKind::ALL`], from the kinds' table.
 pub(crate) fn end_active(alias: &str, end: &str) -> String {
-    format!(
-        "(({a}.{e}_object_type = 'media' AND EXISTS (SELECT 1 FROM media x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)) \
-         OR ({a}.{e}_object_type = 'album' AND EXISTS (SELECT 1 FROM albums x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)) \
-         OR ({a}.{e}_object_type = 'integration' AND EXISTS (SELECT 1 FROM integrations x WHERE x.id = {a}.{e}_object_id AND x.deleted_at IS NULL)))",
-        a = alias,
-        e = end
-    )
+    let clauses: Vec<String> = ObjectKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let spec = kind.kind().spec();
+            let trash = if spec.trashed {
+                " AND x.deleted_at IS NULL"
+            } else {
+                ""
+            };
+            format!(
+                "({alias}.{end}_object_type = '{name}' AND EXISTS (SELECT 1 FROM {table} x \
+                 WHERE x.id = {alias}.{end}_object_id AND x.{owner} = {alias}.user_id{trash}))",
+                name = kind.as_str(),
+                table = spec.table,
+                owner = spec.owner,
+            )
+        })
+        .collect();
+    format!("({})", clauses.join(" OR "))
 }
 
 #[cfg(test)]
@@ -64,5 +79,23 @@ mod tests {
         let s = statement(DbBackend::Sqlite, "a = ?", vec![1.into()]);
         assert_eq!(s.sql, "a = ?");
         assert_eq!(marks(3), "?, ?, ?");
+    }
+
+    #[test]
+    fn links_to_a_trashed_object_of_every_link_kind_are_hidden() {
+        let sql = end_active("l", "to");
+        for kind in ObjectKind::ALL {
+            let clause = format!(
+                "l.to_object_type = '{}' AND EXISTS (SELECT 1 FROM {} x",
+                kind.as_str(),
+                kind.kind().spec().table
+            );
+            assert!(sql.contains(&clause), "{sql}");
+        }
+        assert_eq!(
+            sql.matches("x.deleted_at IS NULL").count(),
+            ObjectKind::ALL.len()
+        );
+        assert_eq!(sql.matches("= l.user_id").count(), ObjectKind::ALL.len());
     }
 }

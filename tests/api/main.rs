@@ -30,3 +30,4 @@ mod schema;
 mod sessions;
 mod trash;
 mod uploads;
+mod visibility;

@@ -7,9 +7,10 @@ use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::exec::Planned;
 use crate::graphql::exec::{Out, Record, ToOut};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::types::album::Album;
 use crate::graphql::types::link::Link;
+use crate::kinds::Kind;
 use crate::service::albums::Position;
 
 #[derive(InputObject)]
@@ -75,12 +76,12 @@ struct MoveAlbumMediaPayload {
 }
 
 fn album_id(id: &ID, field: &'static str) -> Result<uuid::Uuid, AppError> {
-    ids::expect(id, NodeKind::Album, field)
+    ids::expect(id, Kind::Album, field)
 }
 
 fn media_ids(ids: &[ID], field: &'static str) -> Result<Vec<uuid::Uuid>, AppError> {
     ids.iter()
-        .map(|id| ids::expect(id, NodeKind::Media, field))
+        .map(|id| ids::expect(id, Kind::Media, field))
         .collect()
 }
 
@@ -118,9 +119,7 @@ impl AlbumMutation {
         let cover = match &input.cover_media_id {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(m) => {
-                Some(Some(ids::expect(m, NodeKind::Media, "coverMediaId")?))
-            }
+            MaybeUndefined::Value(m) => Some(Some(ids::expect(m, Kind::Media, "coverMediaId")?)),
         };
         let album = services(ctx)
             .update_album(viewer, id, input.name.as_deref(), description, cover)
@@ -141,7 +140,7 @@ impl AlbumMutation {
             .delete_album(viewer, album_id(&input.id, "id")?)
             .await?;
         Ok(Planned(DeleteAlbumPayload {
-            deleted_id: ids::encode(NodeKind::Album, id),
+            deleted_id: ids::encode(Kind::Album, id),
         }))
     }
 
@@ -170,7 +169,7 @@ impl AlbumMutation {
             MaybeUndefined::Undefined => Position::End,
             MaybeUndefined::Null => Position::First,
             MaybeUndefined::Value(m) => {
-                Position::After(ids::expect(m, NodeKind::Media, "afterMediaId")?)
+                Position::After(ids::expect(m, Kind::Media, "afterMediaId")?)
             }
         };
         let album = services(ctx)
@@ -214,14 +213,14 @@ impl AlbumMutation {
         let after = input
             .after_media_id
             .as_ref()
-            .map(|m| ids::expect(m, NodeKind::Media, "afterMediaId"))
+            .map(|m| ids::expect(m, Kind::Media, "afterMediaId"))
             .transpose()?;
         let svc = services(ctx);
         let link = svc
             .move_album_media(
                 viewer,
                 album,
-                ids::expect(&input.media_id, NodeKind::Media, "mediaId")?,
+                ids::expect(&input.media_id, Kind::Media, "mediaId")?,
                 after,
             )
             .await?;

@@ -8,9 +8,10 @@ use crate::error::AppError;
 use crate::graphql::context::{request, services, viewer};
 use crate::graphql::exec::Planned;
 use crate::graphql::exec::{Out, Record, ToOut};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::types::integration::Integration;
 use crate::graphql::types::media::Media;
+use crate::kinds::Kind;
 use crate::service::integrations::{Credentials, ImportItem, ImportOutcome};
 
 /// Credentials of an outside service. Stored sealed; never readable through the API.
@@ -137,7 +138,7 @@ fn count(n: usize) -> i32 {
 }
 
 fn integration_id(id: &ID, field: &'static str) -> Result<uuid::Uuid, AppError> {
-    ids::expect(id, NodeKind::Integration, field)
+    ids::expect(id, Kind::Integration, field)
 }
 
 #[derive(Default)]
@@ -225,7 +226,7 @@ impl IntegrationMutation {
             )
             .await?;
         Ok(Planned(DeleteIntegrationPayload {
-            deleted_id: ids::encode(NodeKind::Integration, id),
+            deleted_id: ids::encode(Kind::Integration, id),
         }))
     }
 

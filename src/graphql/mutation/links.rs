@@ -5,8 +5,9 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use crate::graphql::context::{services, viewer};
 use crate::graphql::exec::Planned;
 use crate::graphql::exec::{Out, Record, ToOut};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::types::link::Link;
+use crate::kinds::Kind;
 use crate::service::links::LinkRequest;
 
 #[derive(InputObject)]
@@ -81,7 +82,7 @@ impl LinkMutation {
         let link = services(ctx)
             .update_link(
                 viewer,
-                ids::expect(&input.id, NodeKind::Link, "id")?,
+                ids::expect(&input.id, Kind::Link, "id")?,
                 input.strength,
                 input.sort_order,
                 input.metadata.map(|j| j.0),
@@ -97,10 +98,10 @@ impl LinkMutation {
     ) -> Result<Planned<DeleteLinkPayload>> {
         let viewer = viewer(ctx)?;
         let id = services(ctx)
-            .delete_link(viewer, ids::expect(&input.id, NodeKind::Link, "id")?)
+            .delete_link(viewer, ids::expect(&input.id, Kind::Link, "id")?)
             .await?;
         Ok(Planned(DeleteLinkPayload {
-            deleted_id: ids::encode(NodeKind::Link, id),
+            deleted_id: ids::encode(Kind::Link, id),
         }))
     }
 }

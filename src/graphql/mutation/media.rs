@@ -11,9 +11,10 @@ use crate::error::AppError;
 use crate::graphql::context::{request, services, viewer};
 use crate::graphql::exec::Planned;
 use crate::graphql::exec::{Out, Record, ToOut};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
 use crate::graphql::types::media::Media;
+use crate::kinds::Kind;
 use crate::service::albums::Position;
 use crate::service::media::{Ingested, NewUpload};
 use crate::service::uploads::BeginUpload;
@@ -135,20 +136,20 @@ async fn checked_album(
     let Some(id) = id else {
         return Ok(None);
     };
-    let album = ids::expect(id, NodeKind::Album, "albumId")?;
+    let album = ids::expect(id, Kind::Album, "albumId")?;
     services(ctx).album(viewer, album).await?;
     Ok(Some(album))
 }
 
 fn media_ids(ids: &[ID]) -> Result<Vec<Uuid>, AppError> {
     ids.iter()
-        .map(|id| ids::expect(id, NodeKind::Media, "ids"))
+        .map(|id| ids::expect(id, Kind::Media, "ids"))
         .collect()
 }
 
 fn gids(ids: Vec<Uuid>) -> Vec<ID> {
     ids.into_iter()
-        .map(|id| ids::encode(NodeKind::Media, id))
+        .map(|id| ids::encode(Kind::Media, id))
         .collect()
 }
 
@@ -221,7 +222,7 @@ impl MediaMutation {
                 upload: None,
             },
             BeginUpload::Session(s) => {
-                let id = ids::encode(NodeKind::Upload, s.id);
+                let id = ids::encode(Kind::Upload, s.id);
                 BeginUploadPayload {
                     existing: None,
                     upload: Some(UploadSession {
@@ -243,7 +244,7 @@ impl MediaMutation {
         input: CompleteUploadInput,
     ) -> Result<Planned<CompleteUploadPayload>> {
         let viewer = viewer(ctx)?;
-        let id = ids::expect(&input.upload_id, NodeKind::Upload, "uploadId")?;
+        let id = ids::expect(&input.upload_id, Kind::Upload, "uploadId")?;
         // Checked before the upload is completed: someone else's album is NOT_FOUND and
         // leaves the session as it was.
         let album = checked_album(ctx, viewer, input.album_id.as_ref()).await?;
@@ -269,7 +270,7 @@ impl MediaMutation {
         input: UpdateMediaInput,
     ) -> Result<Planned<UpdateMediaPayload>> {
         let viewer = viewer(ctx)?;
-        let id = ids::expect(&input.id, NodeKind::Media, "id")?;
+        let id = ids::expect(&input.id, Kind::Media, "id")?;
         let taken_at = match input.taken_at {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
@@ -340,11 +341,7 @@ impl MediaMutation {
         let viewer = viewer(ctx)?;
         let (media, albums) = services(ctx).empty_trash(viewer).await?;
         let mut purged_ids = gids(media);
-        purged_ids.extend(
-            albums
-                .into_iter()
-                .map(|id| ids::encode(NodeKind::Album, id)),
-        );
+        purged_ids.extend(albums.into_iter().map(|id| ids::encode(Kind::Album, id)));
         Ok(Planned(EmptyTrashPayload { purged_ids }))
     }
 }

@@ -13,7 +13,8 @@ use super::media::{Media, node_columns};
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
+use crate::kinds::Kind;
 use crate::store::links::{LinkColumns, Member, MemberPage};
 
 /// A collection of media in an order of the user's.
@@ -86,7 +87,7 @@ pub(crate) type AlbumMediaConnection = Connection<
 #[Object]
 impl Album {
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::Album, self.0.id)
+        ids::encode(Kind::Album, self.0.id)
     }
 
     async fn name(&self) -> &str {

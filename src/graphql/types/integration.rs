@@ -10,7 +10,8 @@ use super::link::{Direction, LinkConnection, links_of};
 use super::media::{MediaConnection, MediaFilterInput, library};
 use crate::graphql::connection::{self, cost, encode_cursor};
 use crate::graphql::context::{loaders, services};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
+use crate::kinds::Kind;
 
 pub(crate) struct Integration(pub integrations::Model);
 
@@ -37,7 +38,7 @@ impl IntegrationStatus {
 #[Object]
 impl Integration {
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::Integration, self.0.id)
+        ids::encode(Kind::Integration, self.0.id)
     }
 
     /// `local_folder`, or the type a sync worker gave (e.g. `google_photos`).
@@ -91,8 +92,7 @@ impl Integration {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<MediaConnection> {
-        let filter =
-            MediaFilterInput::from_integration(ids::encode(NodeKind::Integration, self.0.id));
+        let filter = MediaFilterInput::from_integration(ids::encode(Kind::Integration, self.0.id));
         library(
             ctx,
             self.0.user_id,

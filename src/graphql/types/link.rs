@@ -10,9 +10,11 @@ use super::node::{Node, object};
 use crate::error::AppError;
 use crate::graphql::connection::{self, PageArgs, encode_cursor};
 use crate::graphql::context::{loaders, services};
-use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::loaders::LinkPage;
-use crate::store::links::{Direction as StoreDirection, ObjectKind};
+use crate::graphql::ids;
+use crate::kinds::Kind;
+use crate::kinds::ObjectKind;
+use crate::store::links::Direction as StoreDirection;
+use crate::store::links::LinkPage;
 
 /// A typed, directed relationship between two objects of one user.
 pub(crate) struct Link(pub links::Model);
@@ -46,7 +48,7 @@ async fn end(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<Node>> {
 #[Object]
 impl Link {
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::Link, self.0.id)
+        ids::encode(Kind::Link, self.0.id)
     }
 
     /// `contains`, `source`, `duplicate_of`, `variant_of`, or a type of the client's.

@@ -15,8 +15,9 @@ use super::link::{Direction, LinkConnection, links_of};
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, Page, PageArgs, cost};
 use crate::graphql::context::{loaders, request, services};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
+use crate::kinds::Kind;
 use crate::service::Services;
 use crate::store::media::{LibraryPage, MediaFilter, MediaSort, SortValue, sort_value};
 use crate::store::rows::MediaColumns;
@@ -58,7 +59,7 @@ pub(crate) fn content_url(svc: &Services, base: &str, id: Uuid) -> String {
     let (expires, signature) = svc.sign_content(id);
     format!(
         "{base}/media/{}/content?exp={expires}&sig={signature}",
-        ids::encode(NodeKind::Media, id).as_str()
+        ids::encode(Kind::Media, id).as_str()
     )
 }
 
@@ -141,7 +142,7 @@ impl MediaType {
 impl Media {
     /// An opaque, stable global id.
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::Media, self.0.id)
+        ids::encode(Kind::Media, self.0.id)
     }
 
     async fn filename(&self) -> &str {
@@ -328,11 +329,11 @@ impl MediaFilterInput {
             metadata_contains: self.metadata_contains.map(|j| j.0),
             in_album: self
                 .in_album
-                .map(|id| ids::expect(&id, NodeKind::Album, "inAlbum"))
+                .map(|id| ids::expect(&id, Kind::Album, "inAlbum"))
                 .transpose()?,
             from_integration: self
                 .from_integration
-                .map(|id| ids::expect(&id, NodeKind::Integration, "fromIntegration"))
+                .map(|id| ids::expect(&id, Kind::Integration, "fromIntegration"))
                 .transpose()?,
         })
     }

@@ -10,8 +10,9 @@ use super::link::Link;
 use super::media::Media;
 use super::user::User;
 use crate::graphql::context::{loaders, services};
-use crate::graphql::ids::{self, NodeKind};
-use crate::store::links::ObjectKind;
+use crate::graphql::ids;
+use crate::kinds::Kind;
+use crate::kinds::ObjectKind;
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -49,16 +50,16 @@ pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> Result
         return Ok(None);
     };
     match kind {
-        NodeKind::User if uuid == viewer => Ok(services(ctx)
+        Kind::User if uuid == viewer => Ok(services(ctx)
             .viewer_user(viewer)
             .await
             .ok()
             .map(|u| Node::User(User::from_row(u)))),
-        NodeKind::User | NodeKind::Upload => Ok(None),
-        NodeKind::Integration => object(ctx, ObjectKind::Integration, uuid).await,
-        NodeKind::Media => object(ctx, ObjectKind::Media, uuid).await,
-        NodeKind::Album => object(ctx, ObjectKind::Album, uuid).await,
-        NodeKind::Link => Ok(loaders(ctx)
+        Kind::User | Kind::Upload => Ok(None),
+        Kind::Integration => object(ctx, ObjectKind::Integration, uuid).await,
+        Kind::Media => object(ctx, ObjectKind::Media, uuid).await,
+        Kind::Album => object(ctx, ObjectKind::Album, uuid).await,
+        Kind::Link => Ok(loaders(ctx)
             .links
             .load_one(uuid)
             .await?

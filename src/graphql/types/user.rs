@@ -14,8 +14,9 @@ use super::trash::{TrashConnection, trash};
 use crate::error::AppError;
 use crate::graphql::connection::cost;
 use crate::graphql::context::viewer;
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
+use crate::kinds::Kind;
 
 /// An account. Its row is read only when a field needs it: a `viewer` asked for nothing but
 /// its lists is known by the user id its token carries (see `query::viewer`).
@@ -69,7 +70,7 @@ impl User {
 impl User {
     /// An opaque, stable global id.
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(NodeKind::User, self.id)
+        ids::encode(Kind::User, self.id)
     }
 
     async fn email(&self) -> Result<&str> {

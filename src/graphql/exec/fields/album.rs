@@ -12,14 +12,15 @@ use super::{link, unknown};
 use crate::graphql::connection::{self, Page};
 use crate::graphql::exec::obj::{Conn, ConnKind, CursorKey, EdgeExtra, EdgeRow, Obj, Out, Total};
 use crate::graphql::exec::plan::{Answer, FieldCx, Plan};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::json;
+use crate::kinds::Kind;
 use crate::store::links::{LinkColumns, MemberPage};
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
     Ok(match name {
-        "id" => direct(|a, out| ids::write_json(out, NodeKind::Album, a.id)),
+        "id" => direct(|a, out| ids::write_json(out, Kind::Album, a.id)),
         "name" => direct(|a, out| json::string(out, &a.name)),
         "description" => direct(|a, out| match &a.description {
             Some(d) => json::string(out, d),

@@ -12,15 +12,16 @@ use super::user::library_conn;
 use super::{link, load, unknown};
 use crate::graphql::exec::obj::{Obj, Out, Total};
 use crate::graphql::exec::plan::{Answer, FieldCx};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::json;
 use crate::graphql::types::integration::IntegrationStatus;
 use crate::graphql::types::media::LibraryArgs;
+use crate::kinds::Kind;
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
     Ok(match name {
-        "id" => direct(|i, out| ids::write_json(out, NodeKind::Integration, i.id)),
+        "id" => direct(|i, out| ids::write_json(out, Kind::Integration, i.id)),
         "integrationType" => direct(|i, out| json::string(out, &i.integration_type)),
         "name" => direct(|i, out| json::string(out, &i.name)),
         "status" => {

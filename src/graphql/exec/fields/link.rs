@@ -13,15 +13,17 @@ use crate::graphql::connection::{self, Page};
 use crate::graphql::exec::obj::{Conn, ConnKind, CursorKey, EdgeExtra, EdgeRow, Obj, Out, Total};
 use crate::graphql::exec::plan::{Answer, FieldCx};
 use crate::graphql::exec::run::Cx;
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::json;
-use crate::graphql::loaders::LinkPage;
 use crate::graphql::types::link::{Direction, checked_types, other_end};
-use crate::store::links::{Direction as StoreDirection, ObjectKind};
+use crate::kinds::Kind;
+use crate::kinds::ObjectKind;
+use crate::store::links::Direction as StoreDirection;
+use crate::store::links::LinkPage;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
     Ok(match name {
-        "id" => direct(|l, out| ids::write_json(out, NodeKind::Link, l.id)),
+        "id" => direct(|l, out| ids::write_json(out, Kind::Link, l.id)),
         "linkType" => direct(|l, out| json::string(out, &l.link_type)),
         "strength" => direct(|l, out| json::value(out, &Value::from(l.strength))),
         "sortOrder" => direct(|l, out| json::number(out, l.sort_order)),

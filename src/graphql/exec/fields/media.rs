@@ -9,14 +9,15 @@ use entity::media;
 use super::{link, load, unknown};
 use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::exec::plan::{Answer, FieldCx, Plan};
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::json;
 use crate::graphql::types::media::{MediaType, column_of, content_url, taken_at_local};
+use crate::kinds::Kind;
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
     Ok(match name {
-        "id" => direct(|m, out| ids::write_json(out, NodeKind::Media, m.id)),
+        "id" => direct(|m, out| ids::write_json(out, Kind::Media, m.id)),
         "filename" => direct(|m, out| json::string(out, &m.filename)),
         "mediaType" => direct(|m, out| json::value(out, &MediaType::of(m).to_value())),
         "mimeType" => direct(|m, out| json::string(out, &m.mime_type)),

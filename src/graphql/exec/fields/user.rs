@@ -15,9 +15,10 @@ use crate::graphql::connection::{self, Page};
 use crate::graphql::exec::obj::{Conn, ConnKind, CursorKey, EdgeExtra, EdgeRow, Obj, Out, Total};
 use crate::graphql::exec::plan::{Answer, FieldCx};
 use crate::graphql::exec::run::Cx;
-use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
 use crate::graphql::types::media::{LibraryArgs, LibraryRows, MediaFilterInput, MediaOrder};
+use crate::kinds::Kind;
 use crate::service::media::TrashRow;
 use crate::store::rows::MediaColumns;
 
@@ -26,7 +27,7 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
     let time = |t: Option<DateTime<Utc>>| t.map_or(Out::Null, Out::Time);
     Ok(match name {
         "id" => Answer::direct(|obj, out| match obj {
-            Obj::User(u) => ids::write_json(out, NodeKind::User, u.id),
+            Obj::User(u) => ids::write_json(out, Kind::User, u.id),
             _ => out.extend_from_slice(b"null"),
         }),
         "email" => row_field(|u| Out::Value(Value::String(u.email.clone()))),
