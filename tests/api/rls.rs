@@ -360,3 +360,68 @@ async fn the_pool_gives_every_statement_its_tasks_viewer() {
     );
     assert_eq!(within(Scope::System, count(mine.clone())).await, 1);
 }
+
+/// The `SET`s of the viewer, as `/metrics` counts them.
+async fn viewer_switches(app: &TestApp) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("hypernet_db_viewer_switches_total "))
+        .expect("the counter is exported")
+        .parse()
+        .unwrap()
+}
+
+/// Requests of two users, alternating.
+async fn alternate(app: &TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    for _ in 0..3 {
+        for user in [&ann, &bob] {
+            app.ok(
+                "{ viewer { albums(first: 1) { totalCount } } }",
+                json!({}),
+                &user.access_token,
+            )
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_viewer_is_set_only_where_row_security_applies() {
+    let app = TestApp::spawn_with(|c| c.db_max_connections = 1).await;
+    alternate(&app).await;
+    let switches = viewer_switches(&app).await;
+    if !app.is_postgres() {
+        assert_eq!(switches, 0, "SQLite has nothing to set");
+        return;
+    }
+    // One connection serving two users in turn: set at least once per turn.
+    assert!(switches >= 6, "{switches}");
+
+    // The same server connected as the owner (a superuser, above the policies) sets nothing.
+    let owner_url = app.owner_database_url.clone();
+    let above = app
+        .spawn_beside(|c| {
+            c.database_url = Some(owner_url);
+            c.owner_database_url = None;
+        })
+        .await;
+    let token = above.register("carl@example.com").await.access_token;
+    above
+        .ok(
+            "{ viewer { albums(first: 1) { totalCount } } }",
+            json!({}),
+            &token,
+        )
+        .await;
+    assert_eq!(viewer_switches(&above).await, 0);
+}
