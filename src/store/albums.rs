@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::Sql;
 use super::{now, sql};
 
 pub(crate) struct NewAlbum {
@@ -86,19 +87,16 @@ pub(crate) async fn recount(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(
     if ids.is_empty() {
         return Ok(());
     }
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "UPDATE albums SET media_count = (
-                SELECT COUNT(*) FROM links l JOIN media m ON m.id = l.to_object_id
-                WHERE l.from_object_id = albums.id AND l.link_type = 'contains'
-                  AND l.deleted_at IS NULL AND m.deleted_at IS NULL)
-             WHERE id IN ({})",
-            sql::marks(ids.len())
-        ),
-        ids.iter().map(|id| (*id).into()).collect(),
-    );
-    db.execute_raw(stmt).await?;
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(
+        "UPDATE albums SET media_count = (
+            SELECT COUNT(*) FROM links l JOIN media m ON m.id = l.to_object_id
+            WHERE l.from_object_id = albums.id AND l.link_type = 'contains'
+              AND l.deleted_at IS NULL AND m.deleted_at IS NULL)
+         WHERE ",
+    )
+    .in_ids("id", ids);
+    db.execute_raw(q.statement()).await?;
     Ok(())
 }
 
@@ -261,21 +259,20 @@ pub(crate) async fn containing(
         return Ok(Vec::new());
     }
     use sea_orm::FromQueryResult;
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT l.to_object_id AS media_id, {cols} FROM links l
-             JOIN albums a ON a.id = l.from_object_id AND a.user_id = ? AND a.deleted_at IS NULL
-             WHERE l.to_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL
-             ORDER BY a.created_at, a.id",
-            cols = sql::columns::<albums::Entity>("a", "a_"),
-            marks = sql::marks(media_ids.len())
-        ),
-        std::iter::once(viewer.into())
-            .chain(media_ids.iter().map(|id| (*id).into()))
-            .collect(),
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(&format!(
+        "SELECT l.to_object_id AS media_id, {cols} FROM links l
+         JOIN albums a ON a.id = l.from_object_id AND a.deleted_at IS NULL AND a.user_id = ",
+        cols = sql::columns::<albums::Entity>("a", "a_"),
+    ))
+    .bind(viewer)
+    .push(" WHERE ")
+    .in_ids("l.to_object_id", media_ids)
+    .push(
+        " AND l.link_type = 'contains' AND l.deleted_at IS NULL
+         ORDER BY a.created_at, a.id",
     );
-    let rows = db.query_all_raw(stmt).await?;
+    let rows = db.query_all_raw(q.statement()).await?;
     rows.iter()
         .map(|row| {
             Ok((

@@ -2,11 +2,11 @@
 //! or touch) a set of nodes. The service walks level by level, each node once, so the work
 //! is bounded by the nodes it visits rather than by the paths between them.
 
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use super::links::Direction;
-use super::sql;
+use super::sql::{self, Sql};
 
 /// One step of the walk.
 #[derive(Debug, Clone)]
@@ -33,40 +33,35 @@ pub(crate) async fn level(
 ) -> Result<Vec<Step>, DbErr> {
     let mut steps = Vec::new();
     for chunk in frontier.chunks(CHUNK) {
-        let mut values: Vec<Value> = Vec::new();
-        let mut side = |from: &str, to: &str| {
-            values.push(user_id.into());
-            values.extend(chunk.iter().map(|id| Value::from(*id)));
-            let type_filter = match types {
-                Some(types) => {
-                    values.extend(types.iter().map(|t| Value::from(t.clone())));
-                    format!("AND l.link_type IN ({})", sql::marks(types.len()))
-                }
-                None => String::new(),
-            };
-            format!(
+        let mut q = Sql::new(db.get_database_backend());
+        let side = |q: &mut Sql, from: &str, to: &str| {
+            q.push(&format!(
                 "SELECT l.{to}_object_id AS node_id, l.{to}_object_type AS node_type, \
                         l.id AS via_link, l.{from}_object_id AS prev_id \
-                 FROM links l \
-                 WHERE l.user_id = ? AND l.deleted_at IS NULL AND l.{from}_object_id IN ({marks}) \
-                   {type_filter} AND {from_active} AND {to_active}",
-                marks = sql::marks(chunk.len()),
-                from_active = sql::end_active("l", "from"),
-                to_active = sql::end_active("l", "to"),
-            )
-        };
-        let query = match direction {
-            Direction::Out => side("from", "to"),
-            Direction::In => side("to", "from"),
-            Direction::Both => {
-                let out = side("from", "to");
-                let inward = side("to", "from");
-                format!("{out} UNION ALL {inward}")
+                 FROM links l WHERE l.deleted_at IS NULL AND l.user_id = "
+            ))
+            .bind(user_id)
+            .push(" AND ")
+            .in_ids(&format!("l.{from}_object_id"), chunk);
+            if let Some(types) = types {
+                q.push(" AND ").in_strings("l.link_type", types);
             }
+            q.push(&format!(
+                " AND {} AND {}",
+                sql::end_active("l", from),
+                sql::end_active("l", to)
+            ));
         };
-        let rows = db
-            .query_all_raw(sql::statement(db.get_database_backend(), &query, values))
-            .await?;
+        match direction {
+            Direction::Out => side(&mut q, "from", "to"),
+            Direction::In => side(&mut q, "to", "from"),
+            Direction::Both => {
+                side(&mut q, "from", "to");
+                q.push(" UNION ALL ");
+                side(&mut q, "to", "from");
+            }
+        }
+        let rows = db.query_all_raw(q.statement()).await?;
         for row in &rows {
             steps.push(Step {
                 node: row.try_get("", "node_id")?,

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::Sql;
 use super::{now, sql};
 
 pub(crate) struct NewIntegration {
@@ -268,28 +269,22 @@ pub(crate) async fn imported(
     integration: Uuid,
     external_ids: Option<&[String]>,
 ) -> Result<HashMap<String, Imported>, DbErr> {
-    let mut values: Vec<sea_orm::Value> = vec![integration.into()];
-    let mut filter = String::new();
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(
+        "SELECT l.id AS link_id, l.from_object_id AS media_id, l.metadata AS metadata,
+                (l.metadata ->> 'external_id') AS external_id
+         FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
+         WHERE l.link_type = 'source' AND l.deleted_at IS NULL AND l.to_object_id = ",
+    )
+    .bind(integration);
     if let Some(ids) = external_ids {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
-        filter = format!(
-            "AND (l.metadata ->> 'external_id') IN ({})",
-            sql::marks(ids.len())
-        );
+        q.push(" AND ")
+            .in_strings("(l.metadata ->> 'external_id')", ids);
     }
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT l.id AS link_id, l.from_object_id AS media_id, l.metadata AS metadata, (l.metadata ->> 'external_id') AS external_id
-             FROM links l JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL
-             WHERE l.to_object_id = ? AND l.link_type = 'source' AND l.deleted_at IS NULL {filter}"
-        ),
-        values,
-    );
-    let rows = db.query_all_raw(stmt).await?;
+    let rows = db.query_all_raw(q.statement()).await?;
     let mut out = HashMap::new();
     for row in rows {
         let external: String = row.try_get("", "external_id")?;
@@ -337,21 +332,17 @@ pub(crate) async fn sources_of(
     if media_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT l.from_object_id AS media_id, {cols} FROM links l
-             JOIN integrations i ON i.id = l.to_object_id AND i.user_id = ? AND i.deleted_at IS NULL
-             WHERE l.from_object_id IN ({marks}) AND l.link_type = 'source' AND l.deleted_at IS NULL
-             ORDER BY l.id",
-            cols = sql::columns::<integrations::Entity>("i", "i_"),
-            marks = sql::marks(media_ids.len())
-        ),
-        std::iter::once(viewer.into())
-            .chain(media_ids.iter().map(|id| (*id).into()))
-            .collect(),
-    );
-    let rows = db.query_all_raw(stmt).await?;
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(&format!(
+        "SELECT l.from_object_id AS media_id, {cols} FROM links l
+         JOIN integrations i ON i.id = l.to_object_id AND i.deleted_at IS NULL AND i.user_id = ",
+        cols = sql::columns::<integrations::Entity>("i", "i_"),
+    ))
+    .bind(viewer)
+    .push(" WHERE ")
+    .in_ids("l.from_object_id", media_ids)
+    .push(" AND l.link_type = 'source' AND l.deleted_at IS NULL ORDER BY l.id");
+    let rows = db.query_all_raw(q.statement()).await?;
     rows.iter()
         .map(|row| {
             Ok((

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::Sql;
 use super::{now, rows, sql};
 
 pub(crate) const VARIANT_OF: &str = "variant_of";
@@ -54,20 +55,21 @@ pub(crate) async fn variants_of(
     if originals.is_empty() {
         return Ok(Vec::new());
     }
-    let text = format!(
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(&format!(
         "SELECT l.to_object_id AS original_id, {mcols}
          FROM links l
-         JOIN media m ON m.id = l.from_object_id AND m.user_id = ? AND m.deleted_at IS NULL
-         WHERE l.to_object_id IN ({marks}) AND l.link_type = '{VARIANT_OF}' AND l.deleted_at IS NULL
-         ORDER BY l.to_object_id, l.sort_order, l.id",
+         JOIN media m ON m.id = l.from_object_id AND m.deleted_at IS NULL AND m.user_id = ",
         mcols = columns.select_list("m", "m_"),
-        marks = sql::marks(originals.len()),
-    );
-    let mut values = vec![viewer.into()];
-    values.extend(originals.iter().map(|id| sea_orm::Value::from(*id)));
-    let found = db
-        .query_all_raw(sql::statement(db.get_database_backend(), &text, values))
-        .await?;
+    ))
+    .bind(viewer)
+    .push(" WHERE ")
+    .in_ids("l.to_object_id", originals)
+    .push(&format!(
+        " AND l.link_type = '{VARIANT_OF}' AND l.deleted_at IS NULL
+         ORDER BY l.to_object_id, l.sort_order, l.id"
+    ));
+    let found = db.query_all_raw(q.statement()).await?;
     found
         .iter()
         .map(|row| Ok((rows::get(row, 0)?, rows::media_columns_at(row, 1, columns)?)))
@@ -370,25 +372,6 @@ pub(crate) async fn member_pages(
     } else {
         ("ASC", ">")
     };
-    let backend = db.get_database_backend();
-    let album_values = albums.iter().map(|id| sea_orm::Value::from(*id));
-    // The albums come first in PostgreSQL's text (a VALUES list), after the joins in SQLite's.
-    let mut values: Vec<sea_orm::Value> = if backend == sea_orm::DbBackend::Postgres {
-        album_values.chain([viewer.into(), viewer.into()]).collect()
-    } else {
-        [viewer.into(), viewer.into()]
-            .into_iter()
-            .chain(album_values)
-            .collect()
-    };
-    let cursor = match after {
-        Some((sort, id)) => {
-            values.extend([sort.into(), sort.into(), id.into()]);
-            format!("AND (l.sort_order {cmp} ? OR (l.sort_order = ? AND l.id {cmp} ?))")
-        }
-        None => String::new(),
-    };
-    values.push((limit as i64).into());
     let mut lcols =
         "l.from_object_id AS l_from_object_id, l.id AS l_id, l.sort_order AS l_sort_order"
             .to_string();
@@ -401,36 +384,64 @@ pub(crate) async fn member_pages(
         }
     }
     let mcols = columns.select_list("m", "m_");
-    let text = if backend == sea_orm::DbBackend::Postgres {
+    let cursor = |q: &mut Sql| {
+        if let Some((sort, id)) = after {
+            q.push(&format!(" AND (l.sort_order {cmp} "))
+                .bind(sort)
+                .push(" OR (l.sort_order = ")
+                .bind(sort)
+                .push(&format!(" AND l.id {cmp} "))
+                .bind(id)
+                .push("))");
+        }
+    };
+    let mut q = Sql::new(db.get_database_backend());
+    if q.is_postgres() {
         // One index range per album, stopped at the limit: the album's first members only
         // are read, never all of them.
-        format!(
-            "SELECT t.* FROM (VALUES {rows}) AS p(album_id)
-             JOIN albums a ON a.id = p.album_id AND a.user_id = ? AND a.deleted_at IS NULL
-             CROSS JOIN LATERAL (
-               SELECT {lcols}, {mcols}
-               FROM links l
-               JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
-               WHERE l.from_object_id = p.album_id AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
-               ORDER BY l.sort_order {dir}, l.id {dir} LIMIT ?
-             ) t ORDER BY t.l_from_object_id, t.l_sort_order {dir}, t.l_id {dir}",
-            rows = vec!["(CAST(? AS uuid))"; albums.len()].join(", "),
-        )
+        q.push("SELECT t.* FROM ")
+            .ids_relation(albums, "p", "album_id")
+            .push(" JOIN albums a ON a.id = p.album_id AND a.deleted_at IS NULL AND a.user_id = ")
+            .bind(viewer)
+            .push(&format!(
+                " CROSS JOIN LATERAL (
+                   SELECT {lcols}, {mcols}
+                   FROM links l
+                   JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL AND m.user_id = "
+            ))
+            .bind(viewer)
+            .push(
+                " WHERE l.from_object_id = p.album_id AND l.link_type = 'contains'
+                   AND l.deleted_at IS NULL",
+            );
+        cursor(&mut q);
+        q.push(&format!(" ORDER BY l.sort_order {dir}, l.id {dir} LIMIT "))
+            .bind(limit as i64)
+            .push(&format!(
+                ") t ORDER BY t.l_from_object_id, t.l_sort_order {dir}, t.l_id {dir}"
+            ));
     } else {
         // SQLite has no LATERAL: number each album's members and keep the first `limit`.
-        format!(
+        q.push(&format!(
             "SELECT * FROM (
                SELECT {lcols}, {mcols},
-                      ROW_NUMBER() OVER (PARTITION BY l.from_object_id ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
+                      ROW_NUMBER() OVER (PARTITION BY l.from_object_id
+                                         ORDER BY l.sort_order {dir}, l.id {dir}) AS rn
                FROM links l
-               JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
-               JOIN albums a ON a.id = l.from_object_id AND a.user_id = ? AND a.deleted_at IS NULL
-               WHERE l.from_object_id IN ({marks}) AND l.link_type = 'contains' AND l.deleted_at IS NULL {cursor}
-             ) t WHERE t.rn <= ? ORDER BY t.l_from_object_id, t.rn",
-            marks = sql::marks(albums.len()),
-        )
-    };
-    let stmt = sql::statement(backend, &text, values);
+               JOIN media m ON m.id = l.to_object_id AND m.deleted_at IS NULL AND m.user_id = "
+        ))
+        .bind(viewer)
+        .push(" JOIN albums a ON a.id = l.from_object_id AND a.deleted_at IS NULL AND a.user_id = ")
+        .bind(viewer)
+        .push(" WHERE ")
+        .in_ids("l.from_object_id", albums)
+        .push(" AND l.link_type = 'contains' AND l.deleted_at IS NULL");
+        cursor(&mut q);
+        q.push(") t WHERE t.rn <= ")
+            .bind(limit as i64)
+            .push(" ORDER BY t.l_from_object_id, t.rn");
+    }
+    let stmt = q.statement();
     let found = db.query_all_raw(stmt).await?;
     found
         .iter()
@@ -478,43 +489,38 @@ fn direction_parts(direction: Direction) -> Vec<(&'static str, &'static str)> {
 /// joined by `UNION ALL` (a link between two parents belongs to both), with their bound
 /// values. `cursor` is `(link id, backward)`.
 fn visible_links(
+    q: &mut Sql,
     viewer: Uuid,
     parents: &[Uuid],
     types: Option<&[String]>,
     direction: Direction,
     columns: &str,
     cursor: Option<(Uuid, bool)>,
-) -> (String, Vec<sea_orm::Value>) {
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut parts = Vec::new();
-    for (mine, other) in direction_parts(direction) {
-        values.push(viewer.into());
-        values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
-        let mut part = format!(
+) {
+    for (n, (mine, other)) in direction_parts(direction).into_iter().enumerate() {
+        if n > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push(&format!(
             "SELECT l.{mine}_object_id AS parent_id, {columns} FROM links l
-             WHERE l.user_id = ? AND l.{mine}_object_id IN ({marks}) AND l.deleted_at IS NULL
-               AND {active}",
-            marks = sql::marks(parents.len()),
+             WHERE l.deleted_at IS NULL AND {active} AND l.user_id = ",
             active = sql::end_active("l", other),
-        );
+        ))
+        .bind(viewer)
+        .push(" AND ")
+        .in_ids(&format!("l.{mine}_object_id"), parents);
         if let Some(types) = types {
-            values.extend(types.iter().map(|t| sea_orm::Value::from(t.clone())));
-            part.push_str(&format!(
-                " AND l.link_type IN ({})",
-                sql::marks(types.len())
-            ));
+            q.push(" AND ").in_strings("l.link_type", types);
         }
         if let Some((id, backward)) = cursor {
-            values.push(id.into());
-            part.push_str(if backward {
-                " AND l.id < ?"
+            q.push(if backward {
+                " AND l.id < "
             } else {
-                " AND l.id > ?"
-            });
+                " AND l.id > "
+            })
+            .bind(id);
         }
-        parts.push(part);
     }
-    (parts.join(" UNION ALL "), values)
 }
 
 /// How a page of an object's links is asked for.
@@ -547,7 +553,15 @@ pub(crate) async fn link_pages(
         return Ok(Vec::new());
     }
     let columns = sql::columns::<links::Entity>("l", "l_");
-    let (union, mut values) = visible_links(
+    let dir = if backward { "DESC" } else { "ASC" };
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(&format!(
+        "SELECT * FROM (
+           SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id {dir}) AS rn
+           FROM ("
+    ));
+    visible_links(
+        &mut q,
         viewer,
         parents,
         types.as_deref(),
@@ -555,18 +569,10 @@ pub(crate) async fn link_pages(
         &columns,
         cursor.map(|c| (c, backward)),
     );
-    values.push((limit as i64).into());
-    let dir = if backward { "DESC" } else { "ASC" };
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT * FROM (
-               SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.parent_id ORDER BY u.l_id {dir}) AS rn
-               FROM ({union}) u
-             ) t WHERE t.rn <= ? ORDER BY t.parent_id, t.rn"
-        ),
-        values,
-    );
+    q.push(") u) t WHERE t.rn <= ")
+        .bind(limit as i64)
+        .push(" ORDER BY t.parent_id, t.rn");
+    let stmt = q.statement();
     let found = db.query_all_raw(stmt).await?;
     found
         .iter()
@@ -585,14 +591,11 @@ pub(crate) async fn link_counts(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let (union, values) = visible_links(viewer, parents, types, direction, "l.id", None);
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT u.parent_id AS parent_id, COUNT(*) AS n FROM ({union}) u GROUP BY u.parent_id"
-        ),
-        values,
-    );
+    let mut q = Sql::new(db.get_database_backend());
+    q.push("SELECT u.parent_id AS parent_id, COUNT(*) AS n FROM (");
+    visible_links(&mut q, viewer, parents, types, direction, "l.id", None);
+    q.push(") u GROUP BY u.parent_id");
+    let stmt = q.statement();
     let rows = db.query_all_raw(stmt).await?;
     rows.iter()
         .map(|row| {
@@ -660,26 +663,23 @@ pub(crate) async fn duplicates_of(
     if media_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = sql::marks(media_ids.len());
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    for _ in 0..2 {
-        values.push(viewer.into());
-        values.extend(media_ids.iter().map(|id| sea_orm::Value::from(*id)));
-    }
     let cols = sql::columns::<media::Entity>("m", "m_");
-    let stmt = sql::statement(
-        db.get_database_backend(),
-        &format!(
-            "SELECT l.from_object_id AS key_id, {cols} FROM links l
-             JOIN media m ON m.id = l.to_object_id AND m.user_id = ? AND m.deleted_at IS NULL
-             WHERE l.from_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL
-             UNION
-             SELECT l.to_object_id AS key_id, {cols} FROM links l
-             JOIN media m ON m.id = l.from_object_id AND m.user_id = ? AND m.deleted_at IS NULL
-             WHERE l.to_object_id IN ({marks}) AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL"
-        ),
-        values,
-    );
+    let mut q = Sql::new(db.get_database_backend());
+    // Either way: (key, its duplicate) from links that leave the key, then that reach it.
+    for (n, (key, dup)) in [("from", "to"), ("to", "from")].into_iter().enumerate() {
+        if n > 0 {
+            q.push(" UNION ");
+        }
+        q.push(&format!(
+            "SELECT l.{key}_object_id AS key_id, {cols} FROM links l
+             JOIN media m ON m.id = l.{dup}_object_id AND m.deleted_at IS NULL AND m.user_id = "
+        ))
+        .bind(viewer)
+        .push(" WHERE ")
+        .in_ids(&format!("l.{key}_object_id"), media_ids)
+        .push(" AND l.link_type = 'duplicate_of' AND l.deleted_at IS NULL");
+    }
+    let stmt = q.statement();
     let found = db.query_all_raw(stmt).await?;
     found
         .iter()

@@ -9,24 +9,19 @@ use uuid::Uuid;
 
 use super::media::VARIANT_SOURCE;
 use super::rows::{self, MediaColumns};
-use super::sql;
+use super::sql::Sql;
 
 /// `FROM` and `WHERE` of `owner`'s active originals with an active `source` link to one of
-/// `sources` (the `?` marks are the sources, then the owner).
-fn from_sources(sources: usize) -> String {
-    format!(
-        "FROM links l JOIN media m ON m.id = l.from_object_id
-         WHERE l.to_object_id IN ({marks}) AND l.link_type = 'source' AND l.deleted_at IS NULL
-           AND m.user_id = ? AND m.deleted_at IS NULL
-           AND (m.source_type IS NULL OR m.source_type <> '{VARIANT_SOURCE}')",
-        marks = sql::marks(sources)
-    )
-}
-
-fn values(owner: Uuid, sources: &[Uuid]) -> Vec<sea_orm::Value> {
-    let mut values: Vec<sea_orm::Value> = sources.iter().map(|id| (*id).into()).collect();
-    values.push(owner.into());
-    values
+/// `sources`.
+fn from_sources(q: &mut Sql, owner: Uuid, sources: &[Uuid]) {
+    q.push(" FROM links l JOIN media m ON m.id = l.from_object_id WHERE ")
+        .in_ids("l.to_object_id", sources)
+        .push(" AND l.link_type = 'source' AND l.deleted_at IS NULL AND m.user_id = ")
+        .bind(owner)
+        .push(&format!(
+            " AND m.deleted_at IS NULL \
+             AND (m.source_type IS NULL OR m.source_type <> '{VARIANT_SOURCE}')"
+        ));
 }
 
 /// The first `limit` media of each source in the order `taken_at DESC NULLS LAST, id DESC`,
@@ -44,32 +39,34 @@ pub(crate) async fn pages(
         return Ok(Vec::new());
     }
     let columns = columns.with("taken_at");
-    let mut values = values(owner, sources);
-    let cursor = match after {
-        Some((Some(taken), id)) => {
-            values.extend([taken.into(), taken.into(), id.into()]);
-            "AND (m.taken_at < ? OR (m.taken_at = ? AND m.id < ?) OR m.taken_at IS NULL)"
-        }
-        Some((None, id)) => {
-            values.push(id.into());
-            "AND m.taken_at IS NULL AND m.id < ?"
-        }
-        None => "",
-    };
-    values.push((limit as i64).into());
-    let text = format!(
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(&format!(
         "SELECT * FROM (
            SELECT l.to_object_id AS source_id, {mcols},
                   ROW_NUMBER() OVER (PARTITION BY l.to_object_id
-                                     ORDER BY m.taken_at DESC NULLS LAST, m.id DESC) AS rn
-           {from} {cursor}
-         ) t WHERE t.rn <= ? ORDER BY t.source_id, t.rn",
+                                     ORDER BY m.taken_at DESC NULLS LAST, m.id DESC) AS rn",
         mcols = columns.select_list("m", "m_"),
-        from = from_sources(sources.len()),
-    );
-    let found = db
-        .query_all_raw(sql::statement(db.get_database_backend(), &text, values))
-        .await?;
+    ));
+    from_sources(&mut q, owner, sources);
+    match after {
+        Some((Some(taken), id)) => {
+            q.push(" AND (m.taken_at < ")
+                .bind(taken)
+                .push(" OR (m.taken_at = ")
+                .bind(taken)
+                .push(" AND m.id < ")
+                .bind(id)
+                .push(") OR m.taken_at IS NULL)");
+        }
+        Some((None, id)) => {
+            q.push(" AND m.taken_at IS NULL AND m.id < ").bind(id);
+        }
+        None => {}
+    }
+    q.push(") t WHERE t.rn <= ")
+        .bind(limit as i64)
+        .push(" ORDER BY t.source_id, t.rn");
+    let found = db.query_all_raw(q.statement()).await?;
     found
         .iter()
         .map(|row| Ok((rows::get(row, 0)?, rows::media_columns_at(row, 1, columns)?)))
@@ -85,17 +82,11 @@ pub(crate) async fn counts(
     if sources.is_empty() {
         return Ok(Vec::new());
     }
-    let text = format!(
-        "SELECT l.to_object_id AS source_id, COUNT(*) AS n {from} GROUP BY l.to_object_id",
-        from = from_sources(sources.len()),
-    );
-    let found = db
-        .query_all_raw(sql::statement(
-            db.get_database_backend(),
-            &text,
-            values(owner, sources),
-        ))
-        .await?;
+    let mut q = Sql::new(db.get_database_backend());
+    q.push("SELECT l.to_object_id AS source_id, COUNT(*) AS n");
+    from_sources(&mut q, owner, sources);
+    q.push(" GROUP BY l.to_object_id");
+    let found = db.query_all_raw(q.statement()).await?;
     found
         .iter()
         .map(|row| Ok((rows::get(row, 0)?, rows::get(row, 1)?)))

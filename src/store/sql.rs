@@ -1,34 +1,111 @@
-//! Raw SQL for the queries the builder cannot say (window functions, recursive CTEs), written
-//! once with `?` placeholders and numbered for PostgreSQL here.
+//! Raw SQL for the queries the builder cannot say (window functions, lateral joins, unions),
+//! written with [`Sql`]: text and values side by side, each placeholder written by the
+//! binder as its value is bound.
+
+use sea_orm::sea_query::ArrayType;
+use sea_orm::{DbBackend, Statement, Value};
+use uuid::Uuid;
 
 use crate::kinds::ObjectKind;
-use sea_orm::{DbBackend, Statement, Value};
 
-/// A statement from SQL written with `?` placeholders (none may appear elsewhere in it).
-pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for ch in sql.chars() {
-                if ch == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        }
-        _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+/// A statement being written: text pushed as it is, placeholders written by [`Sql::bind`] in
+/// the backend's style (`$n` on PostgreSQL, `?` on SQLite). The text is never scanned for
+/// placeholders, so nothing in it (a literal, jsonb's `?` operator) can be taken for one, and a
+/// value cannot land on another's placeholder.
+pub(crate) struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
 }
 
-/// `?, ?, ?` for `n` values.
-pub(crate) fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
+impl Sql {
+    pub(crate) fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            text: String::with_capacity(256),
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// Appends SQL text.
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.values.len().to_string());
+            }
+            _ => self.text.push('?'),
+        }
+        self
+    }
+
+    /// Appends "`expr` is one of `items`": `expr = ANY($n)` with one array on PostgreSQL (the
+    /// statement's text, and so its prepared statement, is the same for any number of items),
+    /// `expr IN (?, …)` on SQLite. `items` must not be empty.
+    fn any_of(&mut self, expr: &str, items: Vec<Value>, array: ArrayType) -> &mut Self {
+        self.push(expr);
+        if self.backend == DbBackend::Postgres {
+            self.push(" = ANY(")
+                .bind(Value::Array(array, Some(Box::new(items))))
+                .push(")")
+        } else {
+            self.push(" IN (");
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.bind(item);
+            }
+            self.push(")")
+        }
+    }
+
+    /// `expr` is one of these ids (see [`Sql::any_of`]).
+    pub(crate) fn in_ids(&mut self, expr: &str, ids: &[Uuid]) -> &mut Self {
+        let items = ids.iter().map(|id| Value::from(*id)).collect();
+        self.any_of(expr, items, ArrayType::Uuid)
+    }
+
+    /// `expr` is one of these strings (see [`Sql::any_of`]).
+    pub(crate) fn in_strings(&mut self, expr: &str, items: &[String]) -> &mut Self {
+        let items = items.iter().map(|s| Value::from(s.clone())).collect();
+        self.any_of(expr, items, ArrayType::String)
+    }
+
+    /// The ids as one relation `alias(column)`, a row each, for a `FROM`: `unnest` of one
+    /// array on PostgreSQL.
+    pub(crate) fn ids_relation(&mut self, ids: &[Uuid], alias: &str, column: &str) -> &mut Self {
+        let items: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+        if self.backend == DbBackend::Postgres {
+            self.push("unnest(CAST(")
+                .bind(Value::Array(ArrayType::Uuid, Some(Box::new(items))))
+                .push(&format!(" AS uuid[])) AS {alias}({column})"))
+        } else {
+            self.push("(VALUES ");
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.push("(").bind(item).push(")");
+            }
+            self.push(&format!(") AS {alias}({column})"))
+        }
+    }
+
+    pub(crate) fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
 }
 
 /// `alias.col AS prefixcol, …` for every column of an entity, in its order.
@@ -69,16 +146,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        let s = statement(
-            DbBackend::Postgres,
-            "a = ? AND b IN (?, ?)",
-            vec![1.into(), 2.into(), 3.into()],
+    fn placeholders_are_written_by_the_binder() {
+        let mut q = Sql::new(DbBackend::Postgres);
+        q.push("SELECT '?' , metadata ? 'k' FROM t WHERE a = ")
+            .bind(1)
+            .push(" AND ")
+            .in_ids("b", &[Uuid::nil(), Uuid::max()])
+            .push(" AND c = ")
+            .bind("x");
+        let stmt = q.statement();
+        assert_eq!(
+            stmt.sql,
+            "SELECT '?' , metadata ? 'k' FROM t WHERE a = $1 AND b = ANY($2) AND c = $3"
         );
-        assert_eq!(s.sql, "a = $1 AND b IN ($2, $3)");
-        let s = statement(DbBackend::Sqlite, "a = ?", vec![1.into()]);
-        assert_eq!(s.sql, "a = ?");
-        assert_eq!(marks(3), "?, ?, ?");
+        assert_eq!(stmt.values.unwrap().0.len(), 3);
+
+        let mut q = Sql::new(DbBackend::Sqlite);
+        q.push("a = ")
+            .bind(1)
+            .push(" AND ")
+            .in_strings("b", &["x".into(), "y".into()])
+            .push(" AND ")
+            .ids_relation(&[Uuid::nil()], "p", "id");
+        let stmt = q.statement();
+        assert_eq!(stmt.sql, "a = ? AND b IN (?, ?) AND (VALUES (?)) AS p(id)");
+        assert_eq!(stmt.values.unwrap().0.len(), 4);
     }
 
     #[test]
