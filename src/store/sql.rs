@@ -52,9 +52,15 @@ impl Sql {
 
     /// Appends "`expr` is one of `items`": `expr = ANY($n)` with one array on PostgreSQL (the
     /// statement's text, and so its prepared statement, is the same for any number of items),
-    /// `expr IN (?, …)` on SQLite. `items` must not be empty.
-    fn any_of(&mut self, expr: &str, items: Vec<Value>, array: ArrayType) -> &mut Self {
+    /// `expr IN (?, …)` on SQLite; `expr = ?` for one item, which PostgreSQL (before 17) can
+    /// match on any column of an index, where it matches an array on the first column only.
+    /// `items` must not be empty.
+    fn any_of(&mut self, expr: &str, mut items: Vec<Value>, array: ArrayType) -> &mut Self {
         self.push(expr);
+        if items.len() == 1 {
+            let item = items.pop().expect("one item");
+            return self.push(" = ").bind(item);
+        }
         if self.backend == DbBackend::Postgres {
             self.push(" = ANY(")
                 .bind(Value::Array(array, Some(Box::new(items))))
@@ -167,10 +173,15 @@ mod tests {
             .push(" AND ")
             .in_strings("b", &["x".into(), "y".into()])
             .push(" AND ")
+            .in_ids("c", &[Uuid::nil()])
+            .push(" AND ")
             .ids_relation(&[Uuid::nil()], "p", "id");
         let stmt = q.statement();
-        assert_eq!(stmt.sql, "a = ? AND b IN (?, ?) AND (VALUES (?)) AS p(id)");
-        assert_eq!(stmt.values.unwrap().0.len(), 4);
+        assert_eq!(
+            stmt.sql,
+            "a = ? AND b IN (?, ?) AND c = ? AND (VALUES (?)) AS p(id)"
+        );
+        assert_eq!(stmt.values.unwrap().0.len(), 5);
     }
 
     #[test]
