@@ -95,6 +95,24 @@ pub struct Config {
     )]
     pub db_acquire_timeout_secs: u64,
 
+    /// Seconds a pooled connection may stay idle before it is closed (default 600).
+    #[arg(
+        long,
+        env = "HYPERNET_DB_IDLE_TIMEOUT_SECS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub db_idle_timeout_secs: u64,
+
+    /// Seconds after which a pooled PostgreSQL connection is replaced (default 1800).
+    #[arg(
+        long,
+        env = "HYPERNET_DB_MAX_LIFETIME_SECS",
+        default_value_t = 1800,
+        global = true
+    )]
+    pub db_max_lifetime_secs: u64,
+
     /// PostgreSQL `statement_timeout` in seconds; SQLite's busy timeout uses it too (default 30).
     #[arg(
         long,

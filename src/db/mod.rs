@@ -66,7 +66,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
         .connect_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
-        .idle_timeout(IDLE_TIMEOUT)
+        .idle_timeout(Duration::from_secs(config.db_idle_timeout_secs.max(1)))
         // SeaORM pings a pooled connection on every checkout by default: one more round trip
         // per statement. Only connections idle long enough to have been dropped (a server
         // restart, a proxy, a firewall) are pinged now; a hot connection that breaks fails its
@@ -162,7 +162,6 @@ async fn row_security_applies(pool: &pg::Pool) -> Result<bool, DbErr> {
     Ok(true)
 }
 
-const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// The server's pool for `config`, and the counter of the statements sent through it. On
@@ -192,8 +191,10 @@ pub async fn open(
         connect,
         max_connections: config.db_max_connections,
         acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
-        idle_timeout: IDLE_TIMEOUT,
+        idle_timeout: Duration::from_secs(config.db_idle_timeout_secs.max(1)),
         test_if_idle_for: TEST_IF_IDLE_FOR,
+        // PostgreSQL backends grow caches over a long life; they are replaced now and then.
+        max_lifetime: Duration::from_secs(config.db_max_lifetime_secs.max(1)),
     };
     let pool = pg::Pool::connect(options, counter.clone())
         .await

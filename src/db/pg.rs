@@ -1,21 +1,30 @@
-//! PostgreSQL connections of our own, pooled without sqlx's pool.
+//! PostgreSQL connections pooled by deadpool, each a sqlx connection that executes SeaORM
+//! statements.
 //!
-//! sqlx's pool sends a round trip (`Sync`, wait for `ReadyForQuery`) on every connection it
-//! takes back, and SeaORM takes one connection per statement: a `node(id:)` request paid two
-//! round trips for one query. The ping is there because a connection dropped in the middle of
-//! a statement is in an unknown state. Here the connection knows that itself: [`Pooled`] marks
-//! it busy for the length of each operation, and one dropped while busy (its future cancelled)
-//! or broken (an I/O or protocol error) is closed instead of kept. A transaction dropped
-//! without commit or rollback is rolled back before its connection is kept, in a task of its
-//! own, as SeaORM does.
+//! sqlx's own pool sends a round trip (`Sync`, wait for `ReadyForQuery`) on every connection
+//! it takes back, and SeaORM takes one connection per statement, so each statement would pay
+//! two round trips. The ping is there because a connection dropped in the middle of a
+//! statement is in an unknown state. Here the connection knows that itself: [`Pooled`] marks
+//! it busy for the length of each operation, and one dropped while busy (its future
+//! cancelled) or broken (an I/O or protocol error) is taken out of the pool and closed, which
+//! ends its session and whatever the session had open. A transaction dropped without commit
+//! or rollback is rolled back before its connection goes back, in a task of its own, as
+//! SeaORM does. Deadpool recycles a connection when it is taken: one idle for a while is
+//! pinged first, one past its lifetime is replaced; a task closes connections left idle.
+//!
+//! Each connection remembers the viewer its session is set for (`hypernet.viewer`, see
+//! [`super::scope`]): a statement for another viewer sets it first, and a transaction sets it
+//! with its `BEGIN`.
 //!
 //! Statements are SeaORM's: [`Pool`] and [`Transaction`] implement [`ConnectionTrait`], so the
 //! entities and the query builders work on them unchanged, and errors are the same `DbErr`s.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
+use deadpool::{Runtime, managed::QueueMode};
 use sea_orm::sqlx::postgres::{
     PgConnectOptions, PgConnection, PgDatabaseError, PgQueryResult, PgRow, PgSeverity,
 };
@@ -25,7 +34,6 @@ use sea_orm::{
     Statement,
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::StatementCounter;
 use super::scope::{self, Scope};
@@ -35,39 +43,62 @@ use super::scope::{self, Scope};
 pub(crate) struct PoolOptions {
     pub connect: PgConnectOptions,
     pub max_connections: u32,
-    /// The longest a caller waits for a connection, connecting included.
+    /// The longest a caller waits for a connection, and for a new one to connect.
     pub acquire_timeout: Duration,
-    /// A connection idle this long is closed rather than used.
+    /// A connection idle this long is closed.
     pub idle_timeout: Duration,
     /// A connection idle this long is pinged before use (a server restart, a proxy or a
     /// firewall may have dropped it); one in use more recently is trusted.
     pub test_if_idle_for: Duration,
+    /// A connection this old is replaced when it is next taken.
+    pub max_lifetime: Duration,
 }
 
-struct Idle {
+/// A pooled connection and the viewer its session is set for.
+pub(crate) struct Conn {
     conn: PgConnection,
-    since: Instant,
-    /// The session's `hypernet.viewer`.
+    /// The session's `hypernet.viewer` (a transaction's `SET LOCAL` leaves it as it was).
     viewer: Scope,
 }
 
-struct Shared {
+/// Opens and recycles the pool's connections.
+pub(crate) struct Manager {
     options: PoolOptions,
-    permits: Arc<Semaphore>,
-    /// Most recently used last: the hot connections are reused, the cold ones age out.
-    idle: Mutex<Vec<Idle>>,
-    closed: AtomicBool,
+}
+
+impl managed::Manager for Manager {
+    type Type = Conn;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<Conn, sqlx::Error> {
+        // Boxed: connecting is rare, and its future is large enough to weigh on every
+        // statement's future if it were kept inline in the pool's.
+        let connect = Box::pin(PgConnection::connect_with(&self.options.connect));
+        Ok(Conn {
+            conn: connect.await?,
+            // A new session has no `hypernet.viewer`: nobody's rows.
+            viewer: Scope::Anonymous,
+        })
+    }
+
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
+        if metrics.age() >= self.options.max_lifetime {
+            return Err(RecycleError::message("past its lifetime"));
+        }
+        if metrics.last_used() >= self.options.test_if_idle_for {
+            Box::pin(conn.conn.ping())
+                .await
+                .map_err(RecycleError::Backend)?;
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    pool: managed::Pool<Manager>,
     /// Whether row-level security applies to the pool's role: if not, the viewer is never set.
     row_security: AtomicBool,
     statements: Arc<StatementCounter>,
-}
-
-impl Shared {
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
-        // The lock is never held across a panic point that could poison it in a way that
-        // matters: the vector stays valid.
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 /// A pool of PostgreSQL connections that executes SeaORM statements.
@@ -76,97 +107,74 @@ pub(crate) struct Pool(Arc<Shared>);
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.0.pool.status();
         f.debug_struct("Pool")
-            .field("max_connections", &self.0.options.max_connections)
-            .field("idle", &self.0.idle().len())
+            .field("max_connections", &status.max_size)
+            .field("open", &status.size)
+            .field("idle", &status.available)
             .finish()
+    }
+}
+
+fn acquire_error(err: PoolError<sqlx::Error>) -> DbErr {
+    match err {
+        PoolError::Timeout(_) => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        PoolError::Closed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        PoolError::Backend(e) => DbErr::Conn(RuntimeErr::SqlxError(e.into())),
+        other => DbErr::Custom(format!("database pool: {other}")),
     }
 }
 
 impl Pool {
     /// A pool that opens its connections as they are needed; the first is opened (and kept)
-    /// now, so that a wrong URL fails at start.
+    /// now, so that a wrong URL fails at start. A task closes connections left idle.
     pub(crate) async fn connect(
         options: PoolOptions,
         statements: Arc<StatementCounter>,
     ) -> Result<Self, DbErr> {
-        let permits = Arc::new(Semaphore::new(options.max_connections.max(1) as usize));
+        let size = options.max_connections.max(1) as usize;
+        let wait = Some(options.acquire_timeout);
+        let idle_timeout = options.idle_timeout;
+        let pool = managed::Pool::builder(Manager { options })
+            .max_size(size)
+            .wait_timeout(wait)
+            .create_timeout(wait)
+            .recycle_timeout(wait)
+            // The most recently used first: hot connections are reused, cold ones age out.
+            .queue_mode(QueueMode::Lifo)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| DbErr::Custom(format!("database pool: {e}")))?;
+        let reaper = pool.weak();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(idle_timeout / 4);
+            loop {
+                tick.tick().await;
+                let Some(pool) = reaper.upgrade() else { break };
+                if pool.is_closed() {
+                    break;
+                }
+                // Dropped connections close their sockets.
+                drop(pool.retain(|_, metrics| metrics.last_used() < idle_timeout));
+            }
+        });
         let pool = Self(Arc::new(Shared {
-            options,
-            permits,
-            idle: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
+            pool,
             row_security: AtomicBool::new(true),
             statements,
         }));
-        drop(pool.acquire(None).await?);
+        drop(pool.acquire().await?);
         Ok(pool)
     }
 
-    /// A connection of the pool, waiting at most the acquire timeout for one. An idle
-    /// connection whose session already has `viewer` set is preferred: it needs no `SET`.
-    pub(crate) async fn acquire(&self, viewer: Option<Scope>) -> Result<Pooled, DbErr> {
-        let shared = &self.0;
-        let deadline = tokio::time::Instant::now() + shared.options.acquire_timeout;
-        let permit = match tokio::time::timeout_at(deadline, shared.permits.clone().acquire_owned())
-            .await
-        {
-            Err(_) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
-            Ok(Err(_)) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
-            Ok(Ok(permit)) => permit,
-        };
-        loop {
-            let idle = {
-                let mut idle = shared.idle();
-                match idle.iter().rposition(|i| Some(i.viewer) == viewer) {
-                    Some(at) => Some(idle.remove(at)),
-                    None => idle.pop(),
-                }
-            };
-            let (conn, session_viewer) = match idle {
-                Some(Idle {
-                    conn,
-                    since,
-                    viewer,
-                }) => {
-                    let idle_for = since.elapsed();
-                    if idle_for >= shared.options.idle_timeout {
-                        close_in_background(conn);
-                        continue;
-                    }
-                    if idle_for >= shared.options.test_if_idle_for {
-                        let mut conn = conn;
-                        match tokio::time::timeout_at(deadline, conn.ping()).await {
-                            Ok(Ok(())) => (conn, viewer),
-                            // Broken (or too slow to answer): dropped, the next one is tried.
-                            _ => continue,
-                        }
-                    } else {
-                        (conn, viewer)
-                    }
-                }
-                None => {
-                    match tokio::time::timeout_at(
-                        deadline,
-                        PgConnection::connect_with(&shared.options.connect),
-                    )
-                    .await
-                    {
-                        Err(_) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
-                        Ok(Err(e)) => return Err(DbErr::Conn(RuntimeErr::SqlxError(e.into()))),
-                        // A new session has no `hypernet.viewer`: nobody's rows.
-                        Ok(Ok(conn)) => (conn, Scope::Anonymous),
-                    }
-                }
-            };
-            return Ok(Pooled {
-                conn: Some(conn),
-                viewer: session_viewer,
-                busy: false,
-                shared: shared.clone(),
-                _permit: permit,
-            });
-        }
+    /// A connection of the pool, waiting at most the acquire timeout for one.
+    pub(crate) async fn acquire(&self) -> Result<Pooled, DbErr> {
+        let conn = self.0.pool.get().await.map_err(acquire_error)?;
+        Ok(Pooled {
+            conn: Some(conn),
+            busy: false,
+            statements: self.0.statements.clone(),
+        })
     }
 
     /// Whether row-level security applies to the pool's role (it does unless told otherwise).
@@ -187,9 +195,9 @@ impl Pool {
     /// set for the transaction (`SET LOCAL`) in the same round trip as `BEGIN`.
     pub(crate) async fn begin(&self) -> Result<Transaction, DbErr> {
         let viewer = self.viewer();
-        let mut conn = self.acquire(viewer).await?;
+        let mut conn = self.acquire().await?;
         let sql = match viewer {
-            Some(viewer) if conn.viewer != viewer => {
+            Some(viewer) if conn.viewer() != viewer => {
                 self.0.statements.record_switch();
                 format!("BEGIN; SET LOCAL hypernet.viewer = '{}'", viewer.setting())
             }
@@ -206,7 +214,7 @@ impl Pool {
 
     /// Checks that the database answers.
     pub(crate) async fn ping(&self) -> Result<(), DbErr> {
-        let mut conn = self.acquire(self.viewer()).await?;
+        let mut conn = self.acquire().await?;
         conn.run(|c| c.ping())
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
@@ -214,19 +222,14 @@ impl Pool {
 
     /// Refuses new work and closes the idle connections; those in use close when released.
     pub(crate) async fn close(&self) {
-        self.0.closed.store(true, Ordering::SeqCst);
-        self.0.permits.close();
-        let idle: Vec<Idle> = std::mem::take(&mut *self.0.idle());
-        for Idle { conn, .. } in idle {
-            let _ = conn.close().await;
-        }
+        self.0.pool.close();
     }
 
     /// A connection whose session shows the rows of the task's scope.
     async fn scoped(&self) -> Result<Pooled, DbErr> {
         let viewer = self.viewer();
-        let mut conn = self.acquire(viewer).await?;
-        if let Some(viewer) = viewer.filter(|v| *v != conn.viewer) {
+        let mut conn = self.acquire().await?;
+        if let Some(viewer) = viewer.filter(|v| *v != conn.viewer()) {
             self.0.statements.record_switch();
             conn.set_viewer(viewer)
                 .await
@@ -240,28 +243,22 @@ impl Pool {
     }
 }
 
-fn close_in_background(conn: PgConnection) {
-    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        rt.spawn(async move {
-            let _ = conn.close().await;
-        });
-    }
-}
-
-/// A connection taken from the [`Pool`]; dropping it gives it back.
+/// A connection taken from the [`Pool`]; dropping it gives it back, or closes it when it is
+/// not fit for use.
 pub(crate) struct Pooled {
-    conn: Option<PgConnection>,
-    /// The session's `hypernet.viewer` (a transaction's `SET LOCAL` leaves it as it was).
-    viewer: Scope,
+    conn: Option<Object<Manager>>,
     /// Set before each operation and cleared when it completes well. Still set on drop, the
     /// connection is not fit for use (an operation cancelled half-way or broken, a rollback
     /// not run yet) and is closed instead of kept.
     busy: bool,
-    shared: Arc<Shared>,
-    _permit: OwnedSemaphorePermit,
+    statements: Arc<StatementCounter>,
 }
 
 impl Pooled {
+    fn viewer(&self) -> Scope {
+        self.conn.as_ref().map_or(Scope::Anonymous, |c| c.viewer)
+    }
+
     /// Runs `op` on the connection, keeping track of whether it completed and whether the
     /// connection is still fit for use afterwards.
     async fn run<'c, T, F, Fut>(&'c mut self, op: F) -> Result<T, sqlx::Error>
@@ -273,7 +270,7 @@ impl Pooled {
             return Err(sqlx::Error::PoolClosed);
         };
         self.busy = true;
-        let result = op(conn).await;
+        let result = op(&mut conn.conn).await;
         // On an error that may have broken the connection `busy` stays set, and the
         // connection is closed instead of kept.
         self.busy = matches!(&result, Err(e) if !keeps_session(e));
@@ -285,7 +282,9 @@ impl Pooled {
         // The setting is a UUID, `system` or empty: nothing to escape.
         let sql = sqlx::AssertSqlSafe(format!("SET hypernet.viewer = '{}'", viewer.setting()));
         self.run(|c| sqlx::raw_sql(sql).execute(c)).await?;
-        self.viewer = viewer;
+        if let Some(conn) = self.conn.as_mut() {
+            conn.viewer = viewer;
+        }
         Ok(())
     }
 
@@ -315,32 +314,13 @@ impl Drop for Pooled {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if self.busy || self.shared.closed.load(Ordering::SeqCst) {
-            // Dropped mid-operation, broken, or the pool is closing: never reused. A dropped
-            // socket ends the server's session, rolling back whatever it had open.
-            if !self.busy {
-                close_in_background(conn);
-            }
-            return;
+        if self.busy {
+            // Dropped mid-operation or broken: never reused. Taken out of the pool and
+            // dropped, its socket closes, which ends the server's session and rolls back
+            // whatever it had open.
+            drop(Object::take(conn));
         }
-        let mut idle = self.shared.idle();
-        // The oldest idle connections are at the front; those idle too long are closed here,
-        // so that a burst's connections do not stay open for ever.
-        let limit = self.shared.options.idle_timeout;
-        let stale = idle
-            .iter()
-            .take_while(|i| i.since.elapsed() >= limit)
-            .count();
-        let stale: Vec<Idle> = idle.drain(..stale).collect();
-        idle.push(Idle {
-            conn,
-            since: Instant::now(),
-            viewer: self.viewer,
-        });
-        drop(idle);
-        for Idle { conn, .. } in stale {
-            close_in_background(conn);
-        }
+        // Otherwise it goes back to the pool.
     }
 }
 
@@ -438,10 +418,12 @@ impl Transaction {
             return Err(DbErr::Custom("the transaction has already ended".into()));
         };
         drop(slot);
+        // A COMMIT can fail like a statement (a deferred constraint, a serialization
+        // failure): its error is classified like theirs.
         conn.run(|c| sqlx::raw_sql(sql).execute(c))
             .await
             .map(|_| ())
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
+            .map_err(exec_err)
     }
 
     async fn lock(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Pooled>, DbErr> {
@@ -482,7 +464,7 @@ impl ConnectionTrait for Transaction {
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.lock().await?;
         let result = conn.execute(stmt).await;
-        conn.shared.statements.record();
+        conn.statements.record();
         result.map(Into::into).map_err(exec_err)
     }
 
@@ -494,16 +476,48 @@ impl ConnectionTrait for Transaction {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
         let result = conn.fetch_optional(stmt).await;
-        conn.shared.statements.record();
+        conn.statements.record();
         result.map(|r| r.map(Into::into)).map_err(query_err)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
         let result = conn.fetch_all(stmt).await;
-        conn.shared.statements.record();
+        conn.statements.record();
         result
             .map(|rows| rows.into_iter().map(Into::into).collect())
             .map_err(query_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_statement_future_stays_small() {
+        // Futures are polled on the caller's stack: a statement's must not carry the
+        // pool's connect path inline.
+        let opts: super::PgConnectOptions = "postgres://x@127.0.0.1/x".parse().unwrap();
+        let manager = super::Manager {
+            options: super::PoolOptions {
+                connect: opts,
+                max_connections: 1,
+                acquire_timeout: std::time::Duration::from_secs(1),
+                idle_timeout: std::time::Duration::from_secs(1),
+                test_if_idle_for: std::time::Duration::from_secs(1),
+                max_lifetime: std::time::Duration::from_secs(1),
+            },
+        };
+        let create = deadpool::managed::Manager::create(&manager);
+        assert!(std::mem::size_of_val(&create) < 1024);
+        drop(create);
+        let pool: deadpool::managed::Pool<super::Manager> =
+            deadpool::managed::Pool::builder(manager).build().unwrap();
+        let get = pool.get();
+        eprintln!("get future: {} bytes", std::mem::size_of_val(&get));
+        assert!(
+            std::mem::size_of_val(&get) < 4096,
+            "{}",
+            std::mem::size_of_val(&get)
+        );
     }
 }

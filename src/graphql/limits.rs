@@ -5,9 +5,8 @@
 //!
 //! This is deliberately not an async-graphql extension: with any extension installed,
 //! async-graphql routes every field of every object through the extension chain (a boxed
-//! future and a type-name lookup per field), which cost a tenth of the server's time on a
-//! page of 1,000 album members. The HTTP layer calls [`admit`] before and [`give_codes`]
-//! after the execution instead.
+//! future and a type-name lookup per field), a cost every field of a large page would pay.
+//! The HTTP layer calls [`admit`] before and [`give_codes`] after the execution instead.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};

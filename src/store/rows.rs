@@ -1,9 +1,9 @@
 //! Decoding joined rows by column position.
 //!
 //! A row that carries two entities needs prefixed column names (`m_id`, `l_id`), and decoding
-//! those by name formats and hashes a name per column per row: on a page of 1,000 album
-//! members that was most of the server's time. These decoders read the columns by position,
-//! from select lists built from the same column lists.
+//! those by name formats and hashes a name per column per row, which dominates the decoding
+//! of a large page. These decoders read the columns by position, from select lists built from
+//! the same column lists.
 
 use entity::{links, media};
 use sea_orm::sqlx::postgres::Postgres;

@@ -185,3 +185,71 @@ async fn a_caller_waits_at_most_the_acquire_timeout() {
     txn.commit().await.unwrap();
     assert_eq!(pool_i64(&app, "SELECT CAST(1 AS bigint)").await, 1);
 }
+
+#[tokio::test]
+async fn connections_are_replaced_after_their_lifetime_and_closed_when_idle() {
+    let app = TestApp::spawn_with(|c| {
+        c.db_max_connections = 1;
+        c.db_max_lifetime_secs = 1;
+        c.db_idle_timeout_secs = 2;
+    })
+    .await;
+    if !app.is_postgres() {
+        return; // the lifetime and the reaper are the PostgreSQL pool's
+    }
+    let first = backend_pid(&app).await.unwrap();
+    assert_eq!(backend_pid(&app).await.unwrap(), first, "kept while young");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let second = backend_pid(&app).await.unwrap();
+    assert_ne!(second, first, "replaced after its lifetime");
+
+    // Left idle past the idle timeout, the server's connections are closed.
+    let open = || async {
+        app.sql_i64(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = '{SERVER_ROLE}'
+             AND datname = current_database()"
+        ))
+        .await
+    };
+    assert!(open().await >= 1);
+    let mut closed = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if open().await == 0 {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "idle connections are closed");
+    // And the next statement opens a new one.
+    assert_ne!(backend_pid(&app).await.unwrap(), second);
+}
+
+#[tokio::test]
+async fn a_commit_that_breaks_a_constraint_is_a_conflict() {
+    let app = one_connection().await;
+    if !app.is_postgres() {
+        return; // deferred constraints are PostgreSQL's
+    }
+    app.sql(
+        "CREATE TABLE scratch_unique (n integer,
+           CONSTRAINT scratch_unique_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .await
+    .unwrap();
+    app.sql(&format!("GRANT ALL ON scratch_unique TO {SERVER_ROLE}"))
+        .await
+        .unwrap();
+    let txn = app.pool.begin().await.unwrap();
+    txn.execute_unprepared("INSERT INTO scratch_unique (n) VALUES (1), (1)")
+        .await
+        .expect("checked at commit");
+    let err = txn
+        .commit()
+        .await
+        .expect_err("the commit breaks the constraint");
+    let err = hypernet::error::AppError::from(err);
+    assert_eq!(err.code(), "CONFLICT", "{}", err.message());
+    // The connection is still good.
+    assert_eq!(pool_i64(&app, "SELECT CAST(1 AS bigint)").await, 1);
+}
