@@ -2,7 +2,6 @@
 //! written with [`Sql`]: text and values side by side, each placeholder written by the
 //! binder as its value is bound.
 
-use sea_orm::sea_query::ArrayType;
 use sea_orm::{DbBackend, Statement, Value};
 use uuid::Uuid;
 
@@ -50,63 +49,67 @@ impl Sql {
         self
     }
 
-    /// Appends "`expr` is one of `items`": `expr = ANY($n)` with one array on PostgreSQL (the
-    /// statement's text, and so its prepared statement, is the same for any number of items),
-    /// `expr IN (?, …)` on SQLite; `expr = ?` for one item, which PostgreSQL (before 17) can
-    /// match on any column of an index, where it matches an array on the first column only.
-    /// `items` must not be empty.
-    fn any_of(&mut self, expr: &str, mut items: Vec<Value>, array: ArrayType) -> &mut Self {
+    /// Appends "`expr` is one of `items`": `expr = ?` for one item, else `expr IN (?, …)` with
+    /// the list padded to a power of two by repeating its last item. A statement's text then
+    /// takes one of a few shapes whatever the number of items (so the prepared-statement cache
+    /// holds a handful per query, not one per length), and the planner still sees about how
+    /// many there are: an array parameter (`= ANY($n)`) would keep one text but be estimated at
+    /// ten items in PostgreSQL's generic plans, which sent traverse's wide levels to the wrong
+    /// index. `items` must not be empty.
+    fn any_of(&mut self, expr: &str, items: Vec<Value>) -> &mut Self {
         self.push(expr);
         if items.len() == 1 {
-            let item = items.pop().expect("one item");
+            let item = items.into_iter().next().expect("one item");
             return self.push(" = ").bind(item);
         }
-        if self.backend == DbBackend::Postgres {
-            self.push(" = ANY(")
-                .bind(Value::Array(array, Some(Box::new(items))))
-                .push(")")
-        } else {
-            self.push(" IN (");
-            for (i, item) in items.into_iter().enumerate() {
-                if i > 0 {
-                    self.push(", ");
-                }
-                self.bind(item);
+        let padded = items.len().next_power_of_two();
+        let last = items.last().cloned().expect("not empty");
+        self.push(" IN (");
+        for (i, item) in items
+            .into_iter()
+            .chain(std::iter::repeat(last))
+            .take(padded)
+            .enumerate()
+        {
+            if i > 0 {
+                self.push(", ");
             }
-            self.push(")")
+            self.bind(item);
         }
+        self.push(")")
     }
 
     /// `expr` is one of these ids (see [`Sql::any_of`]).
     pub(crate) fn in_ids(&mut self, expr: &str, ids: &[Uuid]) -> &mut Self {
-        let items = ids.iter().map(|id| Value::from(*id)).collect();
-        self.any_of(expr, items, ArrayType::Uuid)
+        self.any_of(expr, ids.iter().map(|id| Value::from(*id)).collect())
     }
 
     /// `expr` is one of these strings (see [`Sql::any_of`]).
     pub(crate) fn in_strings(&mut self, expr: &str, items: &[String]) -> &mut Self {
-        let items = items.iter().map(|s| Value::from(s.clone())).collect();
-        self.any_of(expr, items, ArrayType::String)
+        self.any_of(expr, items.iter().map(|s| Value::from(s.clone())).collect())
     }
 
-    /// The ids as one relation `alias(column)`, a row each, for a `FROM`: `unnest` of one
-    /// array on PostgreSQL.
+    /// The ids as one relation `alias(column)`, a row each, for a `FROM`: a `VALUES` list
+    /// padded to a power of two like [`Sql::any_of`]'s lists (the padding removed by
+    /// `DISTINCT`), so that the planner knows about how many rows to expect.
     pub(crate) fn ids_relation(&mut self, ids: &[Uuid], alias: &str, column: &str) -> &mut Self {
-        let items: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
-        if self.backend == DbBackend::Postgres {
-            self.push("unnest(CAST(")
-                .bind(Value::Array(ArrayType::Uuid, Some(Box::new(items))))
-                .push(&format!(" AS uuid[])) AS {alias}({column})"))
-        } else {
-            self.push("(VALUES ");
-            for (i, item) in items.into_iter().enumerate() {
-                if i > 0 {
-                    self.push(", ");
-                }
-                self.push("(").bind(item).push(")");
+        let padded = ids.len().next_power_of_two();
+        let last = *ids.last().expect("ids_relation of no ids");
+        let cast = if self.is_postgres() { "::uuid" } else { "" };
+        self.push(&format!("(SELECT DISTINCT {column} FROM (VALUES "));
+        for (i, id) in ids
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(last))
+            .take(padded)
+            .enumerate()
+        {
+            if i > 0 {
+                self.push(", ");
             }
-            self.push(&format!(") AS {alias}({column})"))
+            self.push("(").bind(id).push(&format!("{cast})"));
         }
+        self.push(&format!(") AS v({column})) AS {alias}"))
     }
 
     pub(crate) fn statement(self) -> Statement {
@@ -163,15 +166,15 @@ mod tests {
         let stmt = q.statement();
         assert_eq!(
             stmt.sql,
-            "SELECT '?' , metadata ? 'k' FROM t WHERE a = $1 AND b = ANY($2) AND c = $3"
+            "SELECT '?' , metadata ? 'k' FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4"
         );
-        assert_eq!(stmt.values.unwrap().0.len(), 3);
+        assert_eq!(stmt.values.unwrap().0.len(), 4);
 
         let mut q = Sql::new(DbBackend::Sqlite);
         q.push("a = ")
             .bind(1)
             .push(" AND ")
-            .in_strings("b", &["x".into(), "y".into()])
+            .in_strings("b", &["x".into(), "y".into(), "z".into()])
             .push(" AND ")
             .in_ids("c", &[Uuid::nil()])
             .push(" AND ")
@@ -179,9 +182,12 @@ mod tests {
         let stmt = q.statement();
         assert_eq!(
             stmt.sql,
-            "a = ? AND b IN (?, ?) AND c = ? AND (VALUES (?)) AS p(id)"
+            "a = ? AND b IN (?, ?, ?, ?) AND c = ? AND (SELECT DISTINCT id FROM (VALUES (?)) AS v(id)) AS p"
         );
-        assert_eq!(stmt.values.unwrap().0.len(), 5);
+        // Padded with its last item.
+        let values = stmt.values.unwrap().0;
+        assert_eq!(values.len(), 7);
+        assert_eq!(values[4], Value::from("z"));
     }
 
     #[test]

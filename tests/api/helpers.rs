@@ -337,8 +337,8 @@ impl TestApp {
         .await
     }
 
-    /// SQL statements the server has sent so far (from `/metrics`).
-    pub async fn statements(&self) -> u64 {
+    /// The value of the counter `name` on `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .client
             .get(self.url("/metrics"))
@@ -349,9 +349,28 @@ impl TestApp {
             .await
             .unwrap();
         text.lines()
-            .find_map(|l| l.strip_prefix("hypernet_sql_statements_total "))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|v| v.trim().parse().ok())
-            .expect("statement counter in /metrics")
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+    }
+
+    /// SQL statements the server has sent so far (from `/metrics`).
+    pub async fn statements(&self) -> u64 {
+        self.metric("hypernet_sql_statements_total").await
+    }
+
+    /// The first column of every row `sql` returns, as text, read as the schema's owner.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        self.db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.backend(),
+                sql.to_string(),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect()
     }
 
     /// [`Self::statements`] once the server has sent none for 300 ms: background work an

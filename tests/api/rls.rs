@@ -36,16 +36,6 @@ async fn count(conn: &mut PgConnection, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-async fn strings(app: &TestApp, sql: &str) -> Vec<String> {
-    app.db
-        .query_all_raw(Statement::from_string(app.backend(), sql.to_string()))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0).unwrap())
-        .collect()
-}
-
 async fn uuid_of(app: &TestApp, sql: &str) -> String {
     let row = app
         .db
@@ -113,14 +103,14 @@ async fn the_servers_role_owns_nothing_and_every_users_table_is_behind_policies(
     assert_eq!(owned, 0, "the server's role owns no table, view or index");
     // Every table with a `user_id` column is among those listed, and each has its policies,
     // enabled and forced on the owner too.
-    let with_user_id = strings(
-        &app,
-        "SELECT DISTINCT c.table_name::text FROM information_schema.columns c
+    let with_user_id = app
+        .strings(
+            "SELECT DISTINCT c.table_name::text FROM information_schema.columns c
          JOIN information_schema.tables t USING (table_schema, table_name)
          WHERE c.table_schema = 'public' AND c.column_name = 'user_id'
          AND t.table_type = 'BASE TABLE' ORDER BY 1",
-    )
-    .await;
+        )
+        .await;
     for table in &with_user_id {
         assert!(
             USER_TABLES.contains(&table.as_str()),
@@ -363,20 +353,7 @@ async fn the_pool_gives_every_statement_its_tasks_viewer() {
 
 /// The `SET`s of the viewer, as `/metrics` counts them.
 async fn viewer_switches(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("hypernet_db_viewer_switches_total "))
-        .expect("the counter is exported")
-        .parse()
-        .unwrap()
+    app.metric("hypernet_db_viewer_switches_total").await
 }
 
 /// Requests of two users, alternating.

@@ -35,16 +35,6 @@ const TABLES: [&str; 12] = [
 ];
 const VIEWS: [&str; 3] = ["album_media", "media_sources", "user_storage"];
 
-async fn strings(app: &TestApp, sql: &str) -> Vec<String> {
-    app.db
-        .query_all_raw(Statement::from_string(app.backend(), sql.to_string()))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0).unwrap())
-        .collect()
-}
-
 async fn relations(app: &TestApp) -> Vec<String> {
     let sql = match app.backend() {
         DbBackend::Postgres => {
@@ -56,7 +46,7 @@ async fn relations(app: &TestApp) -> Vec<String> {
              AND name NOT IN ('seaql_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY 1"
         }
     };
-    strings(app, sql).await
+    app.strings(sql).await
 }
 
 #[tokio::test]
@@ -80,8 +70,8 @@ async fn migrations_round_trip() {
         "down --all removes everything"
     );
     if app.is_postgres() {
-        let functions = strings(
-            &app,
+        let functions = app
+            .strings(
             "SELECT proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'",
         )
         .await;
@@ -122,13 +112,13 @@ async fn seed_statements_run_unchanged() {
     )
     .await
     .unwrap();
-    let names = strings(
-        &app,
-        "SELECT m.filename FROM media m JOIN links l ON l.to_object_id = m.id
+    let names = app
+        .strings(
+            "SELECT m.filename FROM media m JOIN links l ON l.to_object_id = m.id
          JOIN albums a ON l.from_object_id = a.id
          WHERE a.name = 'Test Album' AND l.link_type = 'contains'",
-    )
-    .await;
+        )
+        .await;
     assert_eq!(names, ["test-photo.jpg"]);
     assert_eq!(
         app.sql_i64(
@@ -381,15 +371,13 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
             "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY 1",
         ),
     };
-    assert_eq!(strings(&app, triggers_sql).await, with_updated_at);
-    assert_eq!(strings(&app, views_sql).await, VIEWS);
+    assert_eq!(app.strings(triggers_sql).await, with_updated_at);
+    assert_eq!(app.strings(views_sql).await, VIEWS);
 
     if app.is_postgres() {
-        let checks = strings(
-            &app,
-            "SELECT conname::text FROM pg_constraint WHERE contype = 'c' ORDER BY 1",
-        )
-        .await;
+        let checks = app
+            .strings("SELECT conname::text FROM pg_constraint WHERE contype = 'c' ORDER BY 1")
+            .await;
         for name in [
             "albums_media_count_check",
             "integrations_status_check",
@@ -405,9 +393,7 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
             );
         }
         // confdeltype: c = cascade, n = set null
-        let fks = strings(
-            &app,
-            "SELECT conrelid::regclass::text || '.' || a.attname || '=' || confdeltype::text
+        let fks = app.strings("SELECT conrelid::regclass::text || '.' || a.attname || '=' || confdeltype::text
              FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
              WHERE contype = 'f' ORDER BY 1",
         )
@@ -429,7 +415,7 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
         );
     } else {
         assert_eq!(app.sql_i64("PRAGMA foreign_keys").await, 1);
-        let mode = strings(&app, "PRAGMA journal_mode").await;
+        let mode = app.strings("PRAGMA journal_mode").await;
         assert_eq!(mode, ["wal"]);
     }
 }
