@@ -351,7 +351,7 @@ impl Services {
             .map(|m| m.id)
             .collect();
         if !active.is_empty() {
-            let albums = store::links::albums_containing_ids(&txn, &active).await?;
+            let albums = store::links::albums_containing_ids(&txn, viewer, &active).await?;
             store::albums::lock(&txn, &albums).await?;
             let mut affected = active.clone();
             affected.extend(store::links::all_variant_ids(&txn, &active).await?);
@@ -373,7 +373,7 @@ impl Services {
         let txn = self.db.begin_write().await?;
         store::lock_user(&txn, viewer).await?;
         let rows = self.own_originals(&txn, viewer, &ids).await?;
-        let albums = store::links::albums_containing_ids(&txn, &ids).await?;
+        let albums = store::links::albums_containing_ids(&txn, viewer, &ids).await?;
         store::albums::lock(&txn, &albums).await?;
         let mut by_deletion: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
         for m in &rows {
@@ -450,7 +450,7 @@ impl Services {
         let original_ids: Vec<Uuid> = originals.iter().map(|m| m.id).collect();
         let freed: i64 = originals.iter().map(|m| m.size).sum();
         let txn = self.db.begin_write().await?;
-        let albums = store::links::albums_containing_ids(&txn, &original_ids).await?;
+        let albums = store::links::albums_containing_ids(&txn, user, &original_ids).await?;
         store::albums::lock(&txn, &albums).await?;
         let variant_ids = store::links::all_variant_ids(&txn, &original_ids).await?;
         let variants = store::media::find_any_of_user(&txn, user, &variant_ids).await?;

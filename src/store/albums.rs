@@ -90,7 +90,8 @@ pub(crate) async fn recount(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(
     let mut q = Sql::new(db.get_database_backend());
     q.push(
         "UPDATE albums SET media_count = (
-            SELECT COUNT(*) FROM links l JOIN media m ON m.id = l.to_object_id
+            SELECT COUNT(*) FROM links l
+            JOIN media m ON m.id = l.to_object_id AND m.user_id = albums.user_id
             WHERE l.from_object_id = albums.id AND l.link_type = 'contains'
               AND l.deleted_at IS NULL AND m.deleted_at IS NULL)
          WHERE ",

@@ -711,14 +711,16 @@ pub(crate) async fn first_members(
     .collect())
 }
 
-/// Ids of the albums with an active `contains` link to any of these media.
+/// Ids of the albums with an active `contains` link of `user`'s to any of these media.
 pub(crate) async fn albums_containing_ids(
     db: &impl ConnectionTrait,
+    user: Uuid,
     media: &[Uuid],
 ) -> Result<Vec<Uuid>, DbErr> {
     let mut ids: Vec<Uuid> = links::Entity::find()
         .select_only()
         .column(links::Column::FromObjectId)
+        .filter(links::Column::UserId.eq(user))
         .filter(links::Column::ToObjectId.is_in(media.iter().copied()))
         .filter(links::Column::LinkType.eq(CONTAINS))
         .filter(links::Column::DeletedAt.is_null())

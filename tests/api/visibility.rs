@@ -125,6 +125,21 @@ async fn links_planted_across_users_show_nothing_of_the_other_user() {
     assert_eq!(read["media"]["albums"][0]["name"], "Ann album");
     assert_eq!(read["album"]["mediaCount"], 1);
 
+    // Her album's count, recounted when she adds to it, counts her media only.
+    let a2 = app
+        .upload_ok(&ann.access_token, "ann-2.jpg", photo(11))
+        .await;
+    let a2 = a2["id"].as_str().unwrap().to_string();
+    app.add_to_album(&ann.access_token, &ann_album, &[a2]).await;
+    let count = app
+        .gql(
+            "query($album: ID!) { node(id: $album) { ... on Album { mediaCount } } }",
+            json!({ "album": ann_album }),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(count["data"]["node"]["mediaCount"], 2, "{count}");
+
     // Bob's objects by id: nothing, and no link row of Ann's leads to them.
     let direct = app
         .gql(
