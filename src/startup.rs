@@ -47,17 +47,17 @@ pub async fn services(config: &Config) -> anyhow::Result<Arc<Services>> {
 /// server's role its rows) and opens the server's pool.
 async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<StatementCounter>)> {
     let orm = db::connect(config).await?;
-    if config.owner_database_url.is_some() {
-        let owner = db::connect_owner(config).await?;
-        Migrator::up(&owner, None)
-            .await
-            .context("applying database migrations")?;
-        db::grant_server_role(&owner, config).await?;
+    let owner = match config.owner_database_url {
+        Some(_) => Some(db::connect_owner(config).await?),
+        None => None,
+    };
+    let migrator = owner.as_ref().unwrap_or(&orm);
+    Migrator::up(migrator, None)
+        .await
+        .context("applying database migrations")?;
+    db::grant_server_role(migrator, config).await?;
+    if let Some(owner) = owner {
         owner.close().await.ok();
-    } else {
-        Migrator::up(&orm, None)
-            .await
-            .context("applying database migrations")?;
     }
     db::open(config, orm).await
 }

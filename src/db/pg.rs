@@ -513,7 +513,6 @@ mod tests {
         let pool: deadpool::managed::Pool<super::Manager> =
             deadpool::managed::Pool::builder(manager).build().unwrap();
         let get = pool.get();
-        eprintln!("get future: {} bytes", std::mem::size_of_val(&get));
         assert!(
             std::mem::size_of_val(&get) < 4096,
             "{}",

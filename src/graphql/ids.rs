@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
-pub(crate) use crate::kinds::Kind;
+use crate::kinds::Kind;
 
 pub(crate) fn encode(kind: Kind, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.type_name(), id.simple())))

@@ -89,13 +89,14 @@ impl Sql {
         self.any_of(expr, items.iter().map(|s| Value::from(s.clone())).collect())
     }
 
-    /// The ids as one relation `alias(column)`, a row each, for a `FROM`: a `VALUES` list
-    /// padded to a power of two like [`Sql::any_of`]'s lists (the padding removed by
-    /// `DISTINCT`), so that the planner knows about how many rows to expect.
+    /// The ids as one relation `alias(column)`, a row each, for a PostgreSQL `FROM`: a
+    /// `VALUES` list padded to a power of two like [`Sql::any_of`]'s lists (the padding removed
+    /// by `DISTINCT`), so that the planner knows about how many rows to expect. (SQLite names
+    /// a `VALUES` list's columns itself; its queries use [`Sql::in_ids`].)
     pub(crate) fn ids_relation(&mut self, ids: &[Uuid], alias: &str, column: &str) -> &mut Self {
+        debug_assert!(self.is_postgres(), "a PostgreSQL relation");
         let padded = ids.len().next_power_of_two();
         let last = *ids.last().expect("ids_relation of no ids");
-        let cast = if self.is_postgres() { "::uuid" } else { "" };
         self.push(&format!("(SELECT DISTINCT {column} FROM (VALUES "));
         for (i, id) in ids
             .iter()
@@ -107,7 +108,7 @@ impl Sql {
             if i > 0 {
                 self.push(", ");
             }
-            self.push("(").bind(id).push(&format!("{cast})"));
+            self.push("(").bind(id).push("::uuid)");
         }
         self.push(&format!(") AS v({column})) AS {alias}"))
     }
@@ -162,13 +163,23 @@ mod tests {
             .push(" AND ")
             .in_ids("b", &[Uuid::nil(), Uuid::max()])
             .push(" AND c = ")
-            .bind("x");
+            .bind("x")
+            .push(" FROM ")
+            .ids_relation(&[Uuid::nil(), Uuid::max(), Uuid::nil()], "p", "id");
         let stmt = q.statement();
         assert_eq!(
             stmt.sql,
-            "SELECT '?' , metadata ? 'k' FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4"
+            "SELECT '?' , metadata ? 'k' FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4 \
+             FROM (SELECT DISTINCT id FROM (VALUES ($5::uuid), ($6::uuid), ($7::uuid), ($8::uuid)) \
+             AS v(id)) AS p"
         );
-        assert_eq!(stmt.values.unwrap().0.len(), 4);
+        let values = stmt.values.unwrap().0;
+        assert_eq!(values.len(), 8);
+        assert_eq!(
+            values[7],
+            Value::from(Uuid::nil()),
+            "padded with the last id"
+        );
 
         let mut q = Sql::new(DbBackend::Sqlite);
         q.push("a = ")
@@ -176,17 +187,12 @@ mod tests {
             .push(" AND ")
             .in_strings("b", &["x".into(), "y".into(), "z".into()])
             .push(" AND ")
-            .in_ids("c", &[Uuid::nil()])
-            .push(" AND ")
-            .ids_relation(&[Uuid::nil()], "p", "id");
+            .in_ids("c", &[Uuid::nil()]);
         let stmt = q.statement();
-        assert_eq!(
-            stmt.sql,
-            "a = ? AND b IN (?, ?, ?, ?) AND c = ? AND (SELECT DISTINCT id FROM (VALUES (?)) AS v(id)) AS p"
-        );
+        assert_eq!(stmt.sql, "a = ? AND b IN (?, ?, ?, ?) AND c = ?");
         // Padded with its last item.
         let values = stmt.values.unwrap().0;
-        assert_eq!(values.len(), 7);
+        assert_eq!(values.len(), 6);
         assert_eq!(values[4], Value::from("z"));
     }
 

@@ -57,12 +57,32 @@ async fn ann_and_bob(app: &TestApp) -> (String, String) {
     let album = app.create_album(&ann.access_token, "Ann's").await;
     app.add_to_album(&ann.access_token, &album, std::slice::from_ref(&media))
         .await;
-    app.ok(
-        "mutation($input: BeginUploadInput!) { beginUpload(input: $input) { upload { id } } }",
-        json!({ "input": { "filename": "b.jpg", "size": 10, "sha256": "0".repeat(64) } }),
-        &ann.access_token,
-    )
-    .await;
+    let begun = app
+        .ok(
+            "mutation($input: BeginUploadInput!) { beginUpload(input: $input) {
+               upload { uploadUrl } } }",
+            json!({ "input": { "filename": "b.jpg", "size": 10, "sha256": "0".repeat(64) } }),
+            &ann.access_token,
+        )
+        .await;
+    // Half of it, so that the session has a chunk.
+    let res = app
+        .client
+        .patch(
+            app.url(
+                begun["beginUpload"]["upload"]["uploadUrl"]
+                    .as_str()
+                    .unwrap(),
+            ),
+        )
+        .bearer_auth(&ann.access_token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(vec![0u8; 5])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
     app.ok(
         "mutation($input: CreateIntegrationInput!) { createIntegration(input: $input) {
            integration { id } } }",
@@ -237,6 +257,12 @@ async fn a_raw_query_as_the_servers_role_sees_only_the_viewers_rows() {
         .await
         .unwrap();
     assert!(in_use);
+    let unknown: bool = sqlx::query_scalar("SELECT hypernet_hash_in_use($1)")
+        .bind("f".repeat(64))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(!unknown);
     assert_eq!(
         count(
             &mut conn,
@@ -246,30 +272,26 @@ async fn a_raw_query_as_the_servers_role_sees_only_the_viewers_rows() {
         0
     );
 
-    // Ann as the viewer sees her library (so the counts above could have failed).
+    // Ann as the viewer sees her rows in every one of them (so each count above could have
+    // failed).
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "SET hypernet.viewer = '{ann}'"
     )))
     .execute(&mut conn)
     .await
     .unwrap();
-    assert_eq!(
-        count(&mut conn, &format!("{ORIGINALS} WHERE user_id = '{ann}'")).await,
-        1
-    );
-    assert_eq!(count(&mut conn, &ann_rows("albums")).await, 1);
-    assert_eq!(
-        count(&mut conn, "SELECT count(*) FROM album_media").await,
-        1
-    );
-    assert_eq!(
-        count(&mut conn, "SELECT count(*) FROM upload_sessions").await,
-        1
-    );
-    assert_eq!(
-        count(&mut conn, "SELECT count(*) FROM integration_secrets").await,
-        1
-    );
+    for table in owned {
+        assert!(count(&mut conn, &ann_rows(table)).await > 0, "{table}");
+    }
+    for table in [
+        "integration_secrets",
+        "upload_chunks",
+        "album_media",
+        "user_storage",
+    ] {
+        let sql = format!("SELECT count(*) FROM {table}");
+        assert!(count(&mut conn, &sql).await > 0, "{table}");
+    }
     conn.close().await.unwrap();
 }
 

@@ -60,7 +60,7 @@ impl TraverseQuery {
                     path: r
                         .path
                         .iter()
-                        .map(|l| ids::encode(ids::Kind::Link, *l))
+                        .map(|l| ids::encode(crate::kinds::Kind::Link, *l))
                         .collect(),
                     node,
                 })

@@ -11,8 +11,7 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, PageArgs, encode_cursor};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids;
-use crate::kinds::Kind;
-use crate::kinds::ObjectKind;
+use crate::kinds::{Kind, ObjectKind};
 use crate::store::links::Direction as StoreDirection;
 use crate::store::links::LinkPage;
 

@@ -11,8 +11,7 @@ use super::media::Media;
 use super::user::User;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids;
-use crate::kinds::Kind;
-use crate::kinds::ObjectKind;
+use crate::kinds::{Kind, ObjectKind};
 
 /// An object with a global id.
 #[derive(Interface)]

@@ -16,8 +16,7 @@ use crate::graphql::exec::run::Cx;
 use crate::graphql::ids;
 use crate::graphql::json;
 use crate::graphql::types::link::{Direction, checked_types, other_end};
-use crate::kinds::Kind;
-use crate::kinds::ObjectKind;
+use crate::kinds::{Kind, ObjectKind};
 use crate::store::links::Direction as StoreDirection;
 use crate::store::links::LinkPage;
 
