@@ -286,6 +286,11 @@ pub struct Config {
     )]
     pub max_import_batch: usize,
 
+    /// Make tags of the keywords an uploaded photo carries (EXIF `XPKeywords`, XMP
+    /// `dc:subject`) and tag the photo with them (default false).
+    #[arg(long, env = "HYPERNET_IMPORT_KEYWORDS", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub import_keywords: bool,
+
     /// Seconds an instance trusts what it last read of a session: how long a revoked
     /// session's access tokens may still work on the other instances (default 2).
     #[arg(

@@ -15,6 +15,7 @@ pub(crate) enum Kind {
     Album,
     Link,
     Integration,
+    Tag,
     /// A resumable upload session (not a `Node`: it is not an object of the library).
     Upload,
 }
@@ -37,12 +38,13 @@ pub(crate) struct Spec {
 
 impl Kind {
     /// Every kind, in [`Kind::index`] order.
-    pub(crate) const ALL: [Kind; 6] = [
+    pub(crate) const ALL: [Kind; 7] = [
         Kind::User,
         Kind::Media,
         Kind::Album,
         Kind::Link,
         Kind::Integration,
+        Kind::Tag,
         Kind::Upload,
     ];
 
@@ -56,7 +58,8 @@ impl Kind {
             Kind::Album => 2,
             Kind::Link => 3,
             Kind::Integration => 4,
-            Kind::Upload => 5,
+            Kind::Tag => 5,
+            Kind::Upload => 6,
         }
     }
 
@@ -97,6 +100,13 @@ impl Kind {
                 trashed: true,
                 link_end: Some("integration"),
             },
+            Kind::Tag => &Spec {
+                type_name: "Tag",
+                table: "tags",
+                owner: "user_id",
+                trashed: true,
+                link_end: Some("tag"),
+            },
             Kind::Upload => &Spec {
                 type_name: "Upload",
                 table: "upload_sessions",
@@ -122,6 +132,7 @@ impl Kind {
             Kind::Media => Some(ObjectKind::Media),
             Kind::Album => Some(ObjectKind::Album),
             Kind::Integration => Some(ObjectKind::Integration),
+            Kind::Tag => Some(ObjectKind::Tag),
             Kind::User | Kind::Link | Kind::Upload => None,
         }
     }
@@ -133,14 +144,16 @@ pub(crate) enum ObjectKind {
     Media,
     Album,
     Integration,
+    Tag,
 }
 
 impl ObjectKind {
     /// Every link kind.
-    pub(crate) const ALL: [ObjectKind; 3] = [
+    pub(crate) const ALL: [ObjectKind; 4] = [
         ObjectKind::Media,
         ObjectKind::Album,
         ObjectKind::Integration,
+        ObjectKind::Tag,
     ];
 
     pub(crate) const fn kind(self) -> Kind {
@@ -148,6 +161,7 @@ impl ObjectKind {
             ObjectKind::Media => Kind::Media,
             ObjectKind::Album => Kind::Album,
             ObjectKind::Integration => Kind::Integration,
+            ObjectKind::Tag => Kind::Tag,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod login_throttle;
 pub mod media;
 pub mod persisted_documents;
 pub mod refresh_tokens;
+pub mod tags;
 pub mod upload_chunks;
 pub mod upload_sessions;
 pub mod users;

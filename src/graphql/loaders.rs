@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entity::{albums, integrations, links, media, users};
+use entity::{albums, integrations, links, media, tags, users};
 use uuid::Uuid;
 
 use super::batch::{Batcher, Jobs};
@@ -37,6 +37,8 @@ pub(crate) struct Loaders {
     pub integrations: Batcher<Uuid, IntegrationLoader>,
     pub has_credentials: Batcher<Uuid, CredentialsLoader>,
     pub sources: Batcher<Uuid, SourceLoader>,
+    pub tags: Batcher<Uuid, TagLoader>,
+    pub tags_of_media: Batcher<Uuid, TagsOfMediaLoader>,
     /// Their queued batches, run by [`super::batch::drive`].
     pub jobs: Jobs,
 }
@@ -69,7 +71,9 @@ impl Loaders {
             first_members: Batcher::new(FirstMemberLoader(s.clone()), jobs.clone()),
             integrations: Batcher::new(IntegrationLoader(s.clone()), jobs.clone()),
             has_credentials: Batcher::new(CredentialsLoader(s.clone()), jobs.clone()),
-            sources: Batcher::new(SourceLoader(s), jobs.clone()),
+            sources: Batcher::new(SourceLoader(s.clone()), jobs.clone()),
+            tags: Batcher::new(TagLoader(s.clone()), jobs.clone()),
+            tags_of_media: Batcher::new(TagsOfMediaLoader(s), jobs.clone()),
             jobs,
         })
     }
@@ -371,6 +375,40 @@ impl Loader<Uuid> for SourceLoader {
         let mut out = HashMap::new();
         for (media, integration) in pairs {
             out.entry(media).or_insert(integration);
+        }
+        Ok(out)
+    }
+}
+
+/// The viewer's active tags by id.
+pub(crate) struct TagLoader(Scope);
+
+impl Loader<Uuid> for TagLoader {
+    type Value = tags::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, tags::Model> {
+        let rows = store::tags::find_active(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+    }
+}
+
+/// The viewer's active tags on each media, by name.
+pub(crate) struct TagsOfMediaLoader(Scope);
+
+impl Loader<Uuid> for TagsOfMediaLoader {
+    type Value = Vec<tags::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, Vec<tags::Model>> {
+        let pairs = store::tags::of_media(&self.0.services.db, self.0.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        let mut out: HashMap<Uuid, Vec<tags::Model>> = HashMap::new();
+        for (media, tag) in pairs {
+            out.entry(media).or_default().push(tag);
         }
         Ok(out)
     }

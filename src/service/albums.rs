@@ -160,7 +160,7 @@ impl Services {
     }
 
     /// The viewer's active originals with these ids, all of them or `NOT_FOUND`.
-    async fn own_active_media(
+    pub(super) async fn own_active_media(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         viewer: Uuid,

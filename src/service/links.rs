@@ -53,6 +53,7 @@ fn built_in_ends(link_type: &str) -> Option<(ObjectKind, ObjectKind)> {
         "contains" => Some((ObjectKind::Album, ObjectKind::Media)),
         "source" => Some((ObjectKind::Media, ObjectKind::Integration)),
         "duplicate_of" | "variant_of" => Some((ObjectKind::Media, ObjectKind::Media)),
+        "tagged" => Some((ObjectKind::Media, ObjectKind::Tag)),
         _ => None,
     }
 }
@@ -93,6 +94,9 @@ impl Services {
                 .await?
                 .is_empty(),
             ObjectKind::Integration => false,
+            ObjectKind::Tag => !store::tags::find_active(db, viewer, &[id])
+                .await?
+                .is_empty(),
         })
     }
 

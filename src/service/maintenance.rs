@@ -15,6 +15,7 @@ use crate::store;
 pub struct PurgeReport {
     pub media: usize,
     pub albums: usize,
+    pub tags: usize,
     pub upload_sessions: usize,
 }
 
@@ -48,6 +49,15 @@ impl Services {
             report.albums += ids.len();
             self.purge_albums(&ids).await.map_err(|e| e.into_anyhow())?;
         }
+        loop {
+            let tags = store::tags::expired_trash(&self.db, cutoff, 200).await?;
+            if tags.is_empty() {
+                break;
+            }
+            let ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
+            report.tags += ids.len();
+            self.purge_tags(&ids).await.map_err(|e| e.into_anyhow())?;
+        }
         report.upload_sessions = self.expire_upload_sessions().await?;
         Ok(report)
     }
@@ -63,6 +73,7 @@ impl Services {
             tracing::info!(
                 purged_media = report.media,
                 purged_albums = report.albums,
+                purged_tags = report.tags,
                 expired_uploads = report.upload_sessions,
                 queued_thumbnails = queued,
                 forgotten_login_throttles = forgotten,

@@ -38,6 +38,7 @@ pub(crate) struct Ingested {
 pub(crate) enum TrashRow {
     Media(media::Model),
     Album(entity::albums::Model),
+    Tag(entity::tags::Model),
 }
 
 impl TrashRow {
@@ -46,6 +47,7 @@ impl TrashRow {
         match self {
             TrashRow::Media(m) => (m.deleted_at.unwrap_or_default(), m.id),
             TrashRow::Album(a) => (a.deleted_at.unwrap_or_default(), a.id),
+            TrashRow::Tag(t) => (t.deleted_at.unwrap_or_default(), t.id),
         }
     }
 }
@@ -75,6 +77,19 @@ pub(crate) fn taken_at_given(mut metadata: serde_json::Value, given: bool) -> se
         map.remove(crate::media::inspect::TAKEN_AT_OFFSET);
     }
     metadata
+}
+
+/// The keywords inspection found in a media's file.
+fn keywords_of(metadata: &serde_json::Value) -> Vec<String> {
+    metadata
+        .get(crate::media::inspect::KEYWORDS)
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The distinct ids of a bulk argument, 1 to 100 of them.
@@ -204,8 +219,13 @@ impl Services {
             let txn = self.db.begin_write().await?;
             let media = store::media::insert(&txn, row).await?;
             store::quota::commit_reservation(&txn, viewer, size).await?;
+            if self.import_keywords {
+                let keywords = keywords_of(&media.metadata);
+                self.tag_with_keywords(&txn, viewer, media.id, &keywords)
+                    .await?;
+            }
             txn.commit().await?;
-            Ok::<_, sea_orm::DbErr>(media)
+            Ok::<_, AppError>(media)
         }
         .await;
         let media = match inserted {
@@ -230,7 +250,7 @@ impl Services {
                         deduplicated: true,
                     });
                 }
-                return Err(err.into());
+                return Err(err);
             }
         };
         // A purge may have removed these bytes between our check and our commit.
@@ -297,26 +317,29 @@ impl Services {
         store::media::library_count(&self.db, viewer, filter).await
     }
 
-    /// The first `limit` media each of the viewer's `integrations` brought, newest taken
-    /// first, after `after`: one statement for them all.
-    pub(crate) async fn library_by_source(
+    /// The first `limit` of the viewer's media linked by `link_type` to each of `ends` (what
+    /// each integration brought, what each tag is on), newest taken first, after `after`: one
+    /// statement for them all.
+    pub(crate) async fn library_by_end(
         &self,
         viewer: Uuid,
-        integrations: &[Uuid],
+        link_type: &str,
+        ends: &[Uuid],
         after: Option<(Option<DateTime<Utc>>, Uuid)>,
         limit: u64,
         columns: MediaColumns,
     ) -> AppResult<Vec<(Uuid, media::Model)>> {
-        Ok(store::sources::pages(&self.db, viewer, integrations, after, limit, columns).await?)
+        Ok(store::sources::pages(&self.db, viewer, link_type, ends, after, limit, columns).await?)
     }
 
-    /// How many media each of the viewer's `integrations` brought.
-    pub(crate) async fn library_count_by_source(
+    /// How many of the viewer's media are linked by `link_type` to each of `ends`.
+    pub(crate) async fn library_count_by_end(
         &self,
         viewer: Uuid,
-        integrations: &[Uuid],
+        link_type: &str,
+        ends: &[Uuid],
     ) -> AppResult<Vec<(Uuid, i64)>> {
-        Ok(store::sources::counts(&self.db, viewer, integrations).await?)
+        Ok(store::sources::counts(&self.db, viewer, link_type, ends).await?)
     }
 
     /// Loads the viewer's originals with these ids (deleted or not), all or `NOT_FOUND`.
@@ -415,9 +438,13 @@ impl Services {
         Ok(ids)
     }
 
-    /// `emptyTrash`: purges everything in the viewer's trash; returns the media and album ids.
+    /// `emptyTrash`: purges everything in the viewer's trash; returns the ids of the media,
+    /// albums and tags it held.
     #[tracing::instrument(skip_all, fields(viewer = %viewer))]
-    pub(crate) async fn empty_trash(&self, viewer: Uuid) -> AppResult<(Vec<Uuid>, Vec<Uuid>)> {
+    pub(crate) async fn empty_trash(
+        &self,
+        viewer: Uuid,
+    ) -> AppResult<(Vec<Uuid>, Vec<Uuid>, Vec<Uuid>)> {
         let mut media = Vec::new();
         loop {
             let rows = store::media::trash_page(&self.db, viewer, None, false, 200).await?;
@@ -437,7 +464,17 @@ impl Services {
             self.purge_albums(&ids).await?;
             albums.extend(ids);
         }
-        Ok((media, albums))
+        let mut tags = Vec::new();
+        loop {
+            let rows = store::tags::trash_page(&self.db, viewer, None, false, 200).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
+            self.purge_tags(&ids).await?;
+            tags.extend(ids);
+        }
+        Ok((media, albums, tags))
     }
 
     /// Deletes rows, their thumbnails and links, frees their storage, then removes the bytes
@@ -485,10 +522,12 @@ impl Services {
     ) -> AppResult<Vec<TrashRow>> {
         let media = store::media::trash_page(&self.db, viewer, cursor, backward, limit).await?;
         let albums = store::albums::trash_page(&self.db, viewer, cursor, backward, limit).await?;
+        let tags = store::tags::trash_page(&self.db, viewer, cursor, backward, limit).await?;
         let mut rows: Vec<TrashRow> = media
             .into_iter()
             .map(TrashRow::Media)
             .chain(albums.into_iter().map(TrashRow::Album))
+            .chain(tags.into_iter().map(TrashRow::Tag))
             .collect();
         if backward {
             rows.sort_by_key(TrashRow::key);
@@ -501,7 +540,8 @@ impl Services {
 
     pub(crate) async fn trash_count(&self, viewer: Uuid) -> AppResult<u64> {
         Ok(store::media::trash_count(&self.db, viewer).await?
-            + store::albums::trash_count(&self.db, viewer).await?)
+            + store::albums::trash_count(&self.db, viewer).await?
+            + store::tags::trash_count(&self.db, viewer).await?)
     }
 
     /// Deletes albums for good, with their links (their media stay).

@@ -12,6 +12,7 @@ mod login_throttle;
 pub(crate) mod maintenance;
 pub(crate) mod media;
 pub(crate) mod sessions;
+pub(crate) mod tags;
 pub(crate) mod uploads;
 pub(crate) mod validate;
 pub(crate) mod variants;
@@ -70,6 +71,8 @@ pub struct Services {
     pub(crate) secrets: SecretBox,
     pub(crate) import_roots: Vec<PathBuf>,
     pub(crate) max_import_batch: usize,
+    /// Uploaded photos' keywords become tags (`HYPERNET_IMPORT_KEYWORDS`).
+    pub(crate) import_keywords: bool,
     /// Most nodes one `traverse` visits.
     pub(crate) traverse_max_nodes: usize,
     /// Prefix of the URLs the API hands out (`HYPERNET_PUBLIC_URL`, or empty: the request's).
@@ -111,6 +114,7 @@ impl Services {
             secrets: secrets_box(config)?,
             import_roots: config.import_roots.clone(),
             max_import_batch: config.max_import_batch.max(1),
+            import_keywords: config.import_keywords,
             traverse_max_nodes: config.traverse_max_nodes.max(1),
             public_url: config
                 .public_url

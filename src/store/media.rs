@@ -32,6 +32,8 @@ pub(crate) struct MediaFilter {
     pub in_album: Option<Uuid>,
     /// Imported through this integration.
     pub from_integration: Option<Uuid>,
+    /// Carrying every one of these tags.
+    pub tag_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,30 @@ fn library(
                     .and_where(entity::links::Column::ToObjectId.eq(integration))
                     .and_where(entity::links::Column::LinkType.eq("source"))
                     .and_where(entity::links::Column::DeletedAt.is_null())
+                    .to_owned(),
+            ),
+        );
+    }
+    for tag in &filter.tag_ids {
+        use entity::{links, tags};
+        use sea_orm::sea_query::Query;
+        // A tag in the trash hides its links, so it carries nothing.
+        cond = cond.add(
+            media::Column::Id.in_subquery(
+                Query::select()
+                    .column((links::Entity, links::Column::FromObjectId))
+                    .from(links::Entity)
+                    .inner_join(
+                        tags::Entity,
+                        Expr::col((tags::Entity, tags::Column::Id))
+                            .equals((links::Entity, links::Column::ToObjectId)),
+                    )
+                    .and_where(Expr::col((tags::Entity, tags::Column::DeletedAt)).is_null())
+                    .and_where(Expr::col((links::Entity, links::Column::ToObjectId)).eq(*tag))
+                    .and_where(
+                        Expr::col((links::Entity, links::Column::LinkType)).eq(super::tags::TAGGED),
+                    )
+                    .and_where(Expr::col((links::Entity, links::Column::DeletedAt)).is_null())
                     .to_owned(),
             ),
         );

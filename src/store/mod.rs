@@ -15,6 +15,7 @@ pub(crate) mod refresh_tokens;
 pub(crate) mod rows;
 pub(crate) mod sources;
 mod sql;
+pub(crate) mod tags;
 pub(crate) mod upload_sessions;
 pub(crate) mod users;
 

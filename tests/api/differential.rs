@@ -78,6 +78,32 @@ async fn seed(app: &TestApp) -> (TestUser, World) {
         t,
     )
     .await;
+    // Tags: two on several photos, one on none, one in the trash.
+    let mut tags = Vec::new();
+    for name in ["Beach", "family", "Unused", "Old tag"] {
+        let data = app
+            .ok(
+                "mutation($n: String!) { createTag(input: { name: $n }) { tag { id } } }",
+                json!({ "n": name }),
+                t,
+            )
+            .await;
+        tags.push(id_of(&data["createTag"]["tag"]["id"]));
+    }
+    for (tag, on) in [(0, 0..4), (1, 2..7), (3, 0..2)] {
+        app.ok(
+            "mutation($t: [ID!]!, $m: [ID!]!) { tagMedia(input: { tagIds: $t, mediaIds: $m }) { tags { id } } }",
+            json!({ "t": [tags[tag]], "m": media[on] }),
+            t,
+        )
+        .await;
+    }
+    app.ok(
+        "mutation($t: ID!) { deleteTag(input: { id: $t }) { deletedId } }",
+        json!({ "t": tags[3] }),
+        t,
+    )
+    .await;
     // The trash: a media and an album.
     app.ok(
         "mutation($m: [ID!]!) { deleteMedia(input: { ids: $m }) { deletedIds } }",
@@ -101,14 +127,28 @@ async fn seed(app: &TestApp) -> (TestUser, World) {
     let trashed = vec![
         media.pop().expect("eight photos"),
         albums.pop().expect("three albums"),
+        tags.pop().expect("four tags"),
     ];
+    let bobs_tag = id_of(
+        &app.ok(
+            "mutation { createTag(input: { name: \"Beach\" }) { tag { id } } }",
+            json!({}),
+            &bob.access_token,
+        )
+        .await["createTag"]["tag"]["id"],
+    );
     let world = World {
         user: ann.id.clone(),
         media,
         albums,
         links,
         integrations: vec![integration],
-        foreign: [vec![id_of(&bobs["id"]), bobs_album, bob.id], trashed].concat(),
+        tags,
+        foreign: [
+            vec![id_of(&bobs["id"]), bobs_album, bobs_tag, bob.id],
+            trashed,
+        ]
+        .concat(),
         link_types: [
             "similar_to",
             "duplicate_of",
@@ -117,6 +157,7 @@ async fn seed(app: &TestApp) -> (TestUser, World) {
             "contains",
             "source",
             "variant_of",
+            "tagged",
         ]
         .map(String::from)
         .to_vec(),

@@ -46,6 +46,7 @@ pub struct World {
     pub albums: Vec<String>,
     pub links: Vec<String>,
     pub integrations: Vec<String>,
+    pub tags: Vec<String>,
     /// Ids that resolve to null or `NOT_FOUND`: another user's objects (and the viewer's
     /// objects in the trash, which behave the same).
     pub foreign: Vec<String>,

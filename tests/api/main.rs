@@ -28,6 +28,7 @@ mod rls;
 mod s3;
 mod schema;
 mod sessions;
+mod tags;
 mod trash;
 mod uploads;
 mod visibility;

@@ -11,12 +11,13 @@ use crate::fixtures;
 use crate::helpers::{SERVER_ROLE, TestApp};
 
 /// Tables that hold users' rows (directly, or through the row they belong to).
-const USER_TABLES: [&str; 10] = [
+const USER_TABLES: [&str; 11] = [
     "users",
     "media",
     "albums",
     "integrations",
     "integration_secrets",
+    "tags",
     "links",
     "refresh_tokens",
     "audit_log",
@@ -57,6 +58,12 @@ async fn ann_and_bob(app: &TestApp) -> (String, String) {
     let album = app.create_album(&ann.access_token, "Ann's").await;
     app.add_to_album(&ann.access_token, &album, std::slice::from_ref(&media))
         .await;
+    app.ok(
+        "mutation { createTag(input: { name: \"Ann's\" }) { tag { id } } }",
+        json!({}),
+        &ann.access_token,
+    )
+    .await;
     let begun = app
         .ok(
             "mutation($input: BeginUploadInput!) { beginUpload(input: $input) {
@@ -179,6 +186,7 @@ async fn a_raw_query_as_the_servers_role_sees_only_the_viewers_rows() {
         "albums",
         "links",
         "integrations",
+        "tags",
         "upload_sessions",
         "refresh_tokens",
         "audit_log",

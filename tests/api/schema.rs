@@ -19,7 +19,7 @@ fn schema_graphql_matches_the_server() {
     );
 }
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "upload_chunks",
     "upload_sessions",
     "users",
@@ -32,6 +32,7 @@ const TABLES: [&str; 12] = [
     "audit_log",
     "login_throttle",
     "persisted_documents",
+    "tags",
 ];
 const VIEWS: [&str; 3] = ["album_media", "media_sources", "user_storage"];
 
@@ -357,6 +358,7 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
         "integrations",
         "links",
         "media",
+        "tags",
         "upload_sessions",
         "users",
     ];
@@ -409,6 +411,7 @@ async fn triggers_views_and_constraints_are_in_the_catalog() {
                 "links.user_id=c",
                 "media.user_id=c",
                 "refresh_tokens.user_id=c",
+                "tags.user_id=c",
                 "upload_chunks.upload_id=c",
                 "upload_sessions.user_id=c",
             ]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::Value;
 use chrono::{DateTime, Utc};
-use entity::{albums, audit_log, integrations, links, media};
+use entity::{albums, audit_log, integrations, links, media, tags};
 use uuid::Uuid;
 
 use crate::graphql::connection::encode_cursor;
@@ -22,6 +22,7 @@ pub(crate) enum Obj {
     Album(Arc<albums::Model>),
     Link(Arc<links::Model>),
     Integration(Arc<integrations::Model>),
+    Tag(Arc<tags::Model>),
     AuditEvent(Arc<audit_log::Model>),
     /// A page of a list.
     Conn(Arc<Conn>),
@@ -43,6 +44,7 @@ impl Obj {
             Obj::Album(_) => "Album",
             Obj::Link(_) => "Link",
             Obj::Integration(_) => "Integration",
+            Obj::Tag(_) => "Tag",
             Obj::AuditEvent(_) => "AuditEvent",
             Obj::Conn(c) => c.kind.connection(),
             Obj::Edge(c, _) => c.kind.edge(),
@@ -86,6 +88,7 @@ pub(crate) enum ConnKind {
     Albums,
     AlbumMedia,
     Integrations,
+    Tags,
     Links,
     Trash,
     Audit,
@@ -98,6 +101,7 @@ impl ConnKind {
             ConnKind::Albums => "AlbumConnection",
             ConnKind::AlbumMedia => "AlbumMediaConnection",
             ConnKind::Integrations => "IntegrationConnection",
+            ConnKind::Tags => "TagConnection",
             ConnKind::Links => "LinkConnection",
             ConnKind::Trash => "TrashConnection",
             ConnKind::Audit => "AuditEventConnection",
@@ -110,17 +114,19 @@ impl ConnKind {
             ConnKind::Albums => "AlbumEdge",
             ConnKind::AlbumMedia => "AlbumMediaEdge",
             ConnKind::Integrations => "IntegrationEdge",
+            ConnKind::Tags => "TagEdge",
             ConnKind::Links => "LinkEdge",
             ConnKind::Trash => "TrashEdge",
             ConnKind::Audit => "AuditEventEdge",
         }
     }
 
-    pub(crate) const ALL: [ConnKind; 7] = [
+    pub(crate) const ALL: [ConnKind; 8] = [
         ConnKind::Media,
         ConnKind::Albums,
         ConnKind::AlbumMedia,
         ConnKind::Integrations,
+        ConnKind::Tags,
         ConnKind::Links,
         ConnKind::Trash,
         ConnKind::Audit,
@@ -149,6 +155,8 @@ pub(crate) enum CursorKey {
     Member(i64, Uuid),
     /// A time and an id (albums by creation, the trash by deletion).
     TimeId(DateTime<Utc>, Uuid),
+    /// A text and an id (tags by name).
+    TextId(String, Uuid),
     Id(Uuid),
 }
 
@@ -158,6 +166,7 @@ impl CursorKey {
             CursorKey::Media(c) => encode_cursor(c),
             CursorKey::Member(sort, id) => encode_cursor(&(sort, id)),
             CursorKey::TimeId(at, id) => encode_cursor(&(at, id)),
+            CursorKey::TextId(text, id) => encode_cursor(&(text, id)),
             CursorKey::Id(id) => encode_cursor(id),
         }
     }
@@ -192,13 +201,16 @@ pub(crate) enum Total {
         owner: Uuid,
         filter: MediaFilter,
     },
-    /// What one integration brought.
-    Source {
+    /// The owner's media linked to `end` by `link_type` (what an integration brought, what a
+    /// tag is on).
+    Linked {
         owner: Uuid,
-        source: Uuid,
+        link_type: &'static str,
+        end: Uuid,
     },
     Albums(Uuid),
     Integrations(Uuid),
+    Tags(Uuid),
     Trash(Uuid),
     Audit(Uuid),
     UserLinks {
@@ -338,6 +350,7 @@ mod from_types {
     use crate::graphql::types::link::{Link, Traversal as TraversalValue};
     use crate::graphql::types::media::Media;
     use crate::graphql::types::node::Node;
+    use crate::graphql::types::tag::Tag;
     use crate::graphql::types::user::User;
 
     impl ToOut for Media {
@@ -364,6 +377,12 @@ mod from_types {
         }
     }
 
+    impl ToOut for Tag {
+        fn to_out(&self) -> Out {
+            Out::One(Obj::Tag(Arc::new(self.0.clone())))
+        }
+    }
+
     impl ToOut for User {
         fn to_out(&self) -> Out {
             Out::One(Obj::User(Arc::new(self.clone())))
@@ -378,6 +397,7 @@ mod from_types {
                 Node::Album(a) => a.to_out(),
                 Node::Link(l) => l.to_out(),
                 Node::Integration(i) => i.to_out(),
+                Node::Tag(t) => t.to_out(),
             }
         }
     }

@@ -339,9 +339,10 @@ impl MediaMutation {
     /// Purges everything in the viewer's trash.
     async fn empty_trash(&self, ctx: &Context<'_>) -> Result<Planned<EmptyTrashPayload>> {
         let viewer = viewer(ctx)?;
-        let (media, albums) = services(ctx).empty_trash(viewer).await?;
+        let (media, albums, tags) = services(ctx).empty_trash(viewer).await?;
         let mut purged_ids = gids(media);
         purged_ids.extend(albums.into_iter().map(|id| ids::encode(Kind::Album, id)));
+        purged_ids.extend(tags.into_iter().map(|id| ids::encode(Kind::Tag, id)));
         Ok(Planned(EmptyTrashPayload { purged_ids }))
     }
 }

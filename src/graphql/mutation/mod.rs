@@ -5,6 +5,7 @@ mod auth;
 mod integrations;
 mod links;
 mod media;
+mod tags;
 
 use async_graphql::MergedObject;
 
@@ -16,4 +17,5 @@ pub struct MutationRoot(
     albums::AlbumMutation,
     links::LinkMutation,
     integrations::IntegrationMutation,
+    tags::TagMutation,
 );

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::album::Album;
 use super::integration::Integration;
 use super::link::{Direction, LinkConnection, links_of};
+use super::tag::Tag;
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, Page, PageArgs, cost};
 use crate::graphql::context::{loaders, request, services};
@@ -95,7 +96,7 @@ pub(crate) fn column_of(name: &str) -> MediaColumns {
     let column = match name {
         // By id (and owner) only.
         "__typename" | "id" | "contentUrl" | "albums" | "source" | "duplicates" | "links"
-        | "variants" => return MediaColumns::KEYS,
+        | "variants" | "tags" => return MediaColumns::KEYS,
         "filename" => "filename",
         "mediaType" => "media_type",
         "mimeType" => "mime_type",
@@ -229,6 +230,18 @@ impl Media {
             .collect())
     }
 
+    /// The viewer's tags on this media, by name.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        Ok(loaders(ctx)
+            .tags_of_media
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Tag)
+            .collect())
+    }
+
     /// The integration this media was imported through, if any.
     async fn source(&self, ctx: &Context<'_>) -> Result<Option<Integration>> {
         Ok(loaders(ctx)
@@ -307,6 +320,8 @@ pub(crate) struct MediaFilterInput {
     in_album: Option<ID>,
     /// Only media imported through this integration.
     from_integration: Option<ID>,
+    /// Only media carrying every one of these tags (up to 100).
+    tag_ids: Option<Vec<ID>>,
 }
 
 impl MediaFilterInput {
@@ -314,6 +329,14 @@ impl MediaFilterInput {
     pub(crate) fn from_integration(id: ID) -> Self {
         Self {
             from_integration: Some(id),
+            ..Default::default()
+        }
+    }
+
+    /// Media carrying one tag.
+    pub(crate) fn tagged(id: ID) -> Self {
+        Self {
+            tag_ids: Some(vec![id]),
             ..Default::default()
         }
     }
@@ -335,6 +358,16 @@ impl MediaFilterInput {
                 .from_integration
                 .map(|id| ids::expect(&id, Kind::Integration, "fromIntegration"))
                 .transpose()?,
+            tag_ids: match self.tag_ids {
+                Some(tags) => {
+                    let tags = tags
+                        .iter()
+                        .map(|id| ids::expect(id, Kind::Tag, "tagIds"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    crate::service::media::dedupe_ids(&tags, "tagIds")?
+                }
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -403,6 +436,9 @@ pub(crate) struct LibraryArgs {
     page: Page<MediaCursor>,
     descending: bool,
     cursor: Option<(SortValue, Uuid)>,
+    /// The filter names the object in hand (`Tag.media`), not objects a client named: it is
+    /// not looked up again.
+    in_hand: bool,
 }
 
 /// The rows of one library page, in display order.
@@ -441,7 +477,15 @@ impl LibraryArgs {
             descending: (direction == OrderDirection::Desc) != page.backward,
             page,
             cursor,
+            in_hand: false,
         })
+    }
+
+    /// The page of an object in hand (`Tag.media`): its filter names that object, which the
+    /// viewer already reached (a tag in the trash carries nothing, and is no error).
+    pub(crate) fn in_hand(mut self) -> Self {
+        self.in_hand = true;
+        self
     }
 
     /// `owner`'s page, each media with `columns` (and the sort column).
@@ -457,6 +501,9 @@ impl LibraryArgs {
         }
         if let Some(integration) = self.filter.from_integration {
             svc.integration(owner, integration).await?;
+        }
+        if !self.in_hand {
+            svc.own_tags(owner, &self.filter.tag_ids).await?;
         }
         let rows = svc
             .library(
@@ -516,7 +563,15 @@ pub(crate) async fn library(
     order: Option<MediaOrder>,
     page_args: PageArgs,
 ) -> Result<MediaConnection> {
-    let args = LibraryArgs::new(filter, order, page_args)?;
+    library_page(ctx, owner, LibraryArgs::new(filter, order, page_args)?).await
+}
+
+/// A page of `owner`'s library as `args` ask.
+pub(crate) async fn library_page(
+    ctx: &Context<'_>,
+    owner: Uuid,
+    args: LibraryArgs,
+) -> Result<MediaConnection> {
     let page = args.read(services(ctx), owner, node_columns(ctx)).await?;
     let mut conn = Connection::with_additional_fields(
         page.has_previous,

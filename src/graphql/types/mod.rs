@@ -6,5 +6,6 @@ pub(crate) mod integration;
 pub(crate) mod link;
 pub(crate) mod media;
 pub(crate) mod node;
+pub(crate) mod tag;
 pub(crate) mod trash;
 pub(crate) mod user;

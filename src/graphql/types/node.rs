@@ -8,6 +8,7 @@ use super::album::Album;
 use super::integration::Integration;
 use super::link::Link;
 use super::media::Media;
+use super::tag::Tag;
 use super::user::User;
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids;
@@ -22,6 +23,7 @@ pub(crate) enum Node {
     Album(Album),
     Link(Link),
     Integration(Integration),
+    Tag(Tag),
 }
 
 /// The viewer's object of `kind` with `id`, if it is active.
@@ -39,6 +41,7 @@ pub(crate) async fn object(ctx: &Context<'_>, kind: ObjectKind, id: Uuid) -> Res
             .load_one(id)
             .await?
             .map(|i| Node::Integration(Integration(i))),
+        ObjectKind::Tag => l.tags.load_one(id).await?.map(|t| Node::Tag(Tag(t))),
     })
 }
 
@@ -58,6 +61,7 @@ pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> Result
         Kind::Integration => object(ctx, ObjectKind::Integration, uuid).await,
         Kind::Media => object(ctx, ObjectKind::Media, uuid).await,
         Kind::Album => object(ctx, ObjectKind::Album, uuid).await,
+        Kind::Tag => object(ctx, ObjectKind::Tag, uuid).await,
         Kind::Link => Ok(loaders(ctx)
             .links
             .load_one(uuid)

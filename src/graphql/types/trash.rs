@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::album::Album;
 use super::media::Media;
+use super::tag::Tag;
 use crate::graphql::connection::{self, encode_cursor};
 use crate::graphql::context::services;
 use crate::service::media::TrashRow;
@@ -16,6 +17,7 @@ use crate::service::media::TrashRow;
 pub(crate) enum TrashItem {
     Media(Media),
     Album(Album),
+    Tag(Tag),
 }
 
 /// Fields of a trash edge beyond `cursor` and `node`.
@@ -86,6 +88,7 @@ pub(crate) async fn trash(
         let item = match row {
             TrashRow::Media(m) => TrashItem::Media(Media::from(m)),
             TrashRow::Album(a) => TrashItem::Album(Album(a)),
+            TrashRow::Tag(t) => TrashItem::Tag(Tag(t)),
         };
         conn.edges.push(Edge::with_additional_fields(
             cursor,

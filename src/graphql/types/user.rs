@@ -10,6 +10,7 @@ use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
 use super::integration::{IntegrationConnection, integrations_of};
 use super::link::{Direction, LinkConnection, links_of};
 use super::media::{MediaConnection, MediaFilterInput, MediaOrder, library};
+use super::tag::{TagConnection, tags_of};
 use super::trash::{TrashConnection, trash};
 use crate::error::AppError;
 use crate::graphql::connection::cost;
@@ -35,6 +36,7 @@ impl User {
         "albums",
         "integrations",
         "links",
+        "tags",
         "trash",
         "auditLog",
     ];
@@ -138,6 +140,20 @@ impl User {
     ) -> Result<AlbumConnection> {
         self.check_viewer(ctx)?;
         albums_of(ctx, self.id, first, after, last, before).await
+    }
+
+    /// Tags, by name (ignoring case).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn tags(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<TagConnection> {
+        self.check_viewer(ctx)?;
+        tags_of(ctx, self.id, first, after, last, before).await
     }
 
     /// Connected sources of media, oldest first.

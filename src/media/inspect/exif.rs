@@ -76,6 +76,7 @@ pub(super) fn apply(exif: &Exif, details: &mut Details) {
         put("location", Some(json!({ "lat": lat, "lon": lon })));
     }
     details.orientation = orientation;
+    super::add_keywords(details, xp_keywords(exif));
     details.taken_at = taken_at(exif);
     if details.taken_at.is_some() {
         // The camera's zone, or null when its clock had none (see `Media.takenAtLocal`).
@@ -116,6 +117,24 @@ fn ascii(exif: &Exif, tag: Tag) -> Option<String> {
     // A C string: it ends at the first NUL (no text PostgreSQL stores may hold one).
     let text = text.split('\0').next().unwrap_or_default().trim();
     (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Windows' `XPKeywords` (0x9C9E): UTF-16LE, NUL-terminated, keywords separated by `;`.
+fn xp_keywords(exif: &Exif) -> Vec<String> {
+    let Some(Value::Byte(bytes)) = field(exif, Tag(exif::Context::Tiff, 0x9C9E)) else {
+        return Vec::new();
+    };
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    String::from_utf16_lossy(&units)
+        .split(';')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn rational(exif: &Exif, tag: Tag) -> Option<(u32, u32)> {

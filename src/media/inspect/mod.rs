@@ -16,6 +16,7 @@ mod sniff;
 mod source;
 mod still;
 mod webm;
+mod xmp;
 
 use std::fmt;
 use std::fs::File;
@@ -100,6 +101,42 @@ struct Details {
     metadata: Map<String, Value>,
 }
 
+/// The key of [`Inspection::metadata`] that lists a photo's keywords (EXIF `XPKeywords`, XMP
+/// `dc:subject`), the names tags are made from when keywords are imported.
+pub(crate) const KEYWORDS: &str = "keywords";
+/// Most keywords kept of one file, and the longest one (in characters).
+const MAX_KEYWORDS: usize = 50;
+const MAX_KEYWORD_CHARS: usize = 100;
+
+/// Adds `found` to the file's keywords: trimmed, without repeats (ignoring case), at most
+/// [`MAX_KEYWORDS`] of at most [`MAX_KEYWORD_CHARS`] characters (longer ones are left out).
+fn add_keywords(details: &mut Details, found: Vec<String>) {
+    let list = details
+        .metadata
+        .entry(KEYWORDS)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(list) = list else {
+        return;
+    };
+    for keyword in found {
+        let keyword = keyword.trim();
+        let fresh = !list.iter().any(|k| {
+            k.as_str()
+                .is_some_and(|k| k.to_lowercase() == keyword.to_lowercase())
+        });
+        if !keyword.is_empty()
+            && keyword.chars().count() <= MAX_KEYWORD_CHARS
+            && fresh
+            && list.len() < MAX_KEYWORDS
+        {
+            list.push(Value::String(keyword.to_string()));
+        }
+    }
+    if list.is_empty() {
+        details.metadata.remove(KEYWORDS);
+    }
+}
+
 /// Blocking. Reads only what it needs (headers, boxes, EXIF) with seeks:
 /// NEVER reads a whole large file into memory (files can be several GB; a
 /// 200 MB MP4 with a huge `mdat` must be inspected in a few KB of memory).
@@ -162,6 +199,9 @@ fn image(src: &mut Source, format: Format, head: &[u8]) -> Result<Details, Inspe
     }
     if let Some(exif) = still::exif_block(src, format)?.and_then(exif::parse_block) {
         exif::apply(&exif, &mut details);
+    }
+    if let Some(packet) = still::xmp_packet(src, format)? {
+        add_keywords(&mut details, xmp::subjects(&packet));
     }
     Ok(details)
 }

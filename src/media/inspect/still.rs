@@ -19,6 +19,10 @@ const MAX_EXIF_LEN: u32 = 4 << 20;
 const MAX_JPEG_SEGMENTS: usize = 1024;
 const MAX_CHUNKS: usize = 10_000;
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";
+/// What starts a JPEG APP1 segment holding XMP.
+const XMP_PREFIX: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+/// The `iTXt` keyword of a PNG's XMP packet, with its terminator.
+const PNG_XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp\0";
 const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
 
 /// Checks the end of the file, which is where an interrupted copy or upload
@@ -136,6 +140,34 @@ pub(super) fn exif_block(
     }
 }
 
+/// The XMP packet of a JPEG, PNG or WebP, if any (uncompressed; a compressed PNG `iTXt` is
+/// left alone). Like [`exif_block`], oddities mean "none".
+pub(super) fn xmp_packet(
+    src: &mut Source,
+    format: Format,
+) -> Result<Option<Vec<u8>>, InspectError> {
+    match format {
+        Format::Jpeg => jpeg_app1(src, XMP_PREFIX),
+        Format::Png => {
+            let Some(chunk) = png_chunk(src, b"iTXt", PNG_XMP_KEYWORD)? else {
+                return Ok(None);
+            };
+            // keyword \0 compression-flag compression-method language \0 translated \0 text
+            let Some(text) = chunk.strip_prefix(PNG_XMP_KEYWORD) else {
+                return Ok(None);
+            };
+            if text.first() != Some(&0) {
+                return Ok(None);
+            }
+            let mut fields = text[2..].splitn(3, |&b| b == 0);
+            let (_, _, packet) = (fields.next(), fields.next(), fields.next());
+            Ok(packet.map(<[u8]>::to_vec))
+        }
+        Format::WebP => webp_chunk(src, b"XMP "),
+        _ => Ok(None),
+    }
+}
+
 /// Reads exactly `buf.len()` bytes at `pos`, or reports `false` at EOF.
 fn read_full(src: &mut Source, pos: u64, buf: &mut [u8]) -> Result<bool, InspectError> {
     Ok(src.read_at(pos, buf)? == buf.len())
@@ -156,6 +188,12 @@ fn read_payload(src: &mut Source, pos: u64, len: u32) -> Result<Option<Vec<u8>>,
 
 /// Walks JPEG marker segments up to the first scan; EXIF must precede it.
 fn jpeg_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
+    jpeg_app1(src, EXIF_PREFIX)
+}
+
+/// The payload of the first APP1 segment that starts with `prefix` (which is left out),
+/// before the first scan.
+fn jpeg_app1(src: &mut Source, prefix: &[u8]) -> Result<Option<Vec<u8>>, InspectError> {
     let mut pos = 2u64;
     for _ in 0..MAX_JPEG_SEGMENTS {
         let mut m = [0u8; 4];
@@ -174,11 +212,11 @@ fn jpeg_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
                 if len < 2 {
                     return Ok(None);
                 }
-                if marker == 0xE1 && usize::from(len) >= 2 + EXIF_PREFIX.len() {
-                    let mut id = [0u8; 6];
-                    if read_full(src, pos + 4, &mut id)? && id == EXIF_PREFIX {
-                        let start = pos + 4 + EXIF_PREFIX.len() as u64;
-                        let body = u32::from(len) - 2 - EXIF_PREFIX.len() as u32;
+                if marker == 0xE1 && usize::from(len) >= 2 + prefix.len() {
+                    let mut id = vec![0u8; prefix.len()];
+                    if read_full(src, pos + 4, &mut id)? && id == prefix {
+                        let start = pos + 4 + prefix.len() as u64;
+                        let body = u32::from(len) - 2 - prefix.len() as u32;
                         return read_payload(src, start, body);
                     }
                 }
@@ -191,6 +229,15 @@ fn jpeg_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
 
 /// Walks PNG chunks for `eXIf`, which newer writers may place after IDAT.
 fn png_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
+    png_chunk(src, b"eXIf", b"")
+}
+
+/// The payload of the first PNG chunk of type `name` whose payload starts with `prefix`.
+fn png_chunk(
+    src: &mut Source,
+    name: &[u8; 4],
+    prefix: &[u8],
+) -> Result<Option<Vec<u8>>, InspectError> {
     let mut pos = 8u64;
     for _ in 0..MAX_CHUNKS {
         let mut h = [0u8; 8];
@@ -199,8 +246,15 @@ fn png_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
         }
         let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
         match &h[4..8] {
-            b"eXIf" => return read_payload(src, pos + 8, len),
             b"IEND" => return Ok(None),
+            kind if kind == name => {
+                if let Some(payload) = read_payload(src, pos + 8, len)?
+                    && payload.starts_with(prefix)
+                {
+                    return Ok(Some(payload));
+                }
+                pos = pos.saturating_add(12 + u64::from(len));
+            }
             _ => pos = pos.saturating_add(12 + u64::from(len)),
         }
     }
@@ -209,6 +263,11 @@ fn png_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
 
 /// Walks the RIFF chunks of a WebP for `EXIF`, usually the last one.
 fn webp_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
+    webp_chunk(src, b"EXIF")
+}
+
+/// The payload of the first RIFF chunk of a WebP named `fourcc`.
+fn webp_chunk(src: &mut Source, fourcc: &[u8; 4]) -> Result<Option<Vec<u8>>, InspectError> {
     let mut pos = 12u64;
     for _ in 0..MAX_CHUNKS {
         let mut h = [0u8; 8];
@@ -216,7 +275,7 @@ fn webp_exif(src: &mut Source) -> Result<Option<Vec<u8>>, InspectError> {
             return Ok(None);
         }
         let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        if &h[..4] == b"EXIF" {
+        if &h[..4] == fourcc {
             return read_payload(src, pos + 8, len);
         }
         // Chunks are padded to an even length.

@@ -20,6 +20,7 @@ fn made_up_world() -> World {
         albums: ids("album", 2),
         links: ids("link", 4),
         integrations: ids("integration", 1),
+        tags: ids("tag", 2),
         foreign: ids("foreign", 3),
         link_types: vec!["contains".into(), "similar_to".into()],
     }
@@ -180,6 +181,7 @@ async fn seeded_world(app: &TestApp) -> (World, TestUser) {
             .map(|l| l["id"].as_str().expect("an id").to_string())
             .collect(),
         integrations: vec![integration],
+        tags: Vec::new(),
         foreign,
         link_types: link_types.into_iter().collect(),
     };

@@ -253,6 +253,14 @@ impl Gen<'_> {
             "from" => return Val::Str(self.start_id()),
             "inAlbum" => return Val::Str(self.id_among(|w| &w.albums)),
             "fromIntegration" => return Val::Str(self.id_among(|w| &w.integrations)),
+            "tagIds" => {
+                let n = self.rng.random_range(1..=2);
+                return Val::List(
+                    (0..n)
+                        .map(|_| Val::Str(self.id_among(|w| &w.tags)))
+                        .collect(),
+                );
+            }
             "types" | "via" => return self.link_types(),
             "maxDepth" => return Val::Int(self.rng.random_range(1..=3)),
             "filenameContains" => return self.one_of(&["p1", "png", "P", "zzz"]),
@@ -312,7 +320,7 @@ impl Gen<'_> {
             .map(|t| Val::Str(t.clone()))
             .collect();
         if types.is_empty() || self.chance(5) {
-            types.push(Val::Str("tagged".into()));
+            types.push(Val::Str("labelled".into()));
         }
         if types.len() == 1 && self.chance(25) {
             return types.pop().expect("one type");
@@ -336,8 +344,9 @@ impl Gen<'_> {
             0..35 => self.id_among(|w| &w.media),
             35..55 => self.id_among(|w| &w.albums),
             55..67 => self.id_among(|w| &w.links),
-            67..73 => self.id_among(|w| &w.integrations),
-            73..81 => self.world.user.clone(),
+            67..71 => self.id_among(|w| &w.integrations),
+            71..75 => self.id_among(|w| &w.tags),
+            75..81 => self.world.user.clone(),
             81..90 => self.id_among(|w| &w.foreign),
             _ => self.garbage_id(),
         }

@@ -83,14 +83,15 @@ pub(crate) async fn objects(cx: &Cx, keys: Vec<Option<(String, Uuid)>>) -> Vec<O
             .map(|(_, id)| *id)
     };
     let l = &cx.loaders;
-    let (media, albums, integrations) = futures_util::join!(
+    let (media, albums, integrations, tags) = futures_util::join!(
         l.media.load_many(ids_of(ObjectKind::Media)),
         l.albums.load_many(ids_of(ObjectKind::Album)),
         l.integrations.load_many(ids_of(ObjectKind::Integration)),
+        l.tags.load_many(ids_of(ObjectKind::Tag)),
     );
-    let (media, albums, integrations) = match (media, albums, integrations) {
-        (Ok(m), Ok(a), Ok(i)) => (m, a, i),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let (media, albums, integrations, tags) = match (media, albums, integrations, tags) {
+        (Ok(m), Ok(a), Ok(i), Ok(t)) => (m, a, i, t),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
             return kinds.iter().map(|_| Out::Err(e.clone())).collect();
         }
     };
@@ -107,6 +108,7 @@ pub(crate) async fn objects(cx: &Cx, keys: Vec<Option<(String, Uuid)>>) -> Vec<O
                 Some((ObjectKind::Integration, id)) => integrations
                     .get(id)
                     .map(|i| Obj::Integration(Arc::new(i.clone()))),
+                Some((ObjectKind::Tag, id)) => tags.get(id).map(|t| Obj::Tag(Arc::new(t.clone()))),
                 None => None,
             };
             found.map_or(Out::Null, Out::One)

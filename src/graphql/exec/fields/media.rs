@@ -57,6 +57,17 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                 )
             }))
         }),
+        "tags" => Answer::batch(|cx, parents| {
+            Box::pin(load(&cx.loaders.tags_of_media, parents, id, |found| {
+                Out::Many(
+                    found
+                        .into_iter()
+                        .flatten()
+                        .map(|t| Obj::Tag(Arc::new(t.clone())))
+                        .collect(),
+                )
+            }))
+        }),
         "source" => Answer::batch(|cx, parents| {
             Box::pin(load(&cx.loaders.sources, parents, id, |found| {
                 found.map_or(Out::Null, |i| {

@@ -10,6 +10,7 @@ mod integration;
 mod link;
 mod media;
 mod page;
+mod tag;
 mod traversal;
 mod user;
 
@@ -39,6 +40,7 @@ pub(super) fn answer(type_name: &str, name: &str, f: &FieldCx) -> Result<Answer,
         "Album" => album::field(name, f),
         "Link" => link::field(name, f),
         "Integration" => integration::field(name, f),
+        "Tag" => tag::field(name, f),
         "AuditEvent" => audit::field(name, f),
         "PageInfo" => page::page_info(name, f),
         "Traversal" => traversal::traversal(name, f),

@@ -59,13 +59,13 @@ async fn total_counts(cx: &Cx, parents: &[Obj]) -> Vec<Out> {
         _ => None,
     });
     let link_counts = cx.loaders.link_counts.load_many(link_keys).await;
-    let source_counts = source_counts(cx, &totals).await;
+    let linked_counts = linked_counts(cx, &totals).await;
     // The lists counted by a statement of their own, each once.
     let mut lists: Vec<(String, &Total)> = Vec::new();
     let list_of: Vec<Option<usize>> = totals
         .iter()
         .map(|t| match t {
-            Some(Total::Known(_) | Total::Links { .. } | Total::Source { .. }) | None => None,
+            Some(Total::Known(_) | Total::Links { .. } | Total::Linked { .. }) | None => None,
             Some(t) => {
                 let key = format!("{t:?}");
                 Some(match lists.iter().position(|(k, _)| *k == key) {
@@ -101,8 +101,8 @@ async fn total_counts(cx: &Cx, parents: &[Obj]) -> Vec<Out> {
                 )),
                 Err(e) => Out::Err(e.clone()),
             },
-            (Some(Total::Source { source, .. }), _) => match &source_counts {
-                Ok(found) => Out::Value(Value::from(found.get(source).copied().unwrap_or(0))),
+            (Some(Total::Linked { end, .. }), _) => match &linked_counts {
+                Ok(found) => Out::Value(Value::from(found.get(end).copied().unwrap_or(0))),
                 Err(e) => Out::Err(e.clone()),
             },
             _ => Out::Null,
@@ -110,20 +110,31 @@ async fn total_counts(cx: &Cx, parents: &[Obj]) -> Vec<Out> {
         .collect()
 }
 
-/// The counts of the pages of `Integration.media`: one statement per owner (one in practice).
-async fn source_counts(
+/// The counts of the pages of `Integration.media` and `Tag.media`: one statement per owner
+/// and link type (one or two in practice). The ends are objects (integrations, tags), whose
+/// ids never repeat across kinds.
+async fn linked_counts(
     cx: &Cx,
     totals: &[Option<&Total>],
 ) -> Result<HashMap<Uuid, i64>, async_graphql::Error> {
-    let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut groups: HashMap<(Uuid, &'static str), Vec<Uuid>> = HashMap::new();
     for total in totals.iter().flatten() {
-        if let Total::Source { owner, source } = total {
-            by_owner.entry(*owner).or_default().push(*source);
+        if let Total::Linked {
+            owner,
+            link_type,
+            end,
+        } = total
+        {
+            groups.entry((*owner, link_type)).or_default().push(*end);
         }
     }
     let mut counts = HashMap::new();
-    for (owner, sources) in by_owner {
-        counts.extend(cx.services.library_count_by_source(owner, &sources).await?);
+    for ((owner, link_type), ends) in groups {
+        counts.extend(
+            cx.services
+                .library_count_by_end(owner, link_type, &ends)
+                .await?,
+        );
     }
     Ok(counts)
 }
@@ -134,11 +145,12 @@ async fn count_list(cx: &Cx, total: &Total) -> Out {
         Total::Library { owner, filter } => svc.library_count(*owner, filter).await,
         Total::Albums(owner) => svc.albums_count(*owner).await,
         Total::Integrations(owner) => svc.integrations_count(*owner).await,
+        Total::Tags(owner) => svc.tags_count(*owner).await,
         Total::Trash(owner) => svc.trash_count(*owner).await,
         Total::Audit(owner) => svc.audit_count(*owner).await,
         Total::UserLinks { owner, types } => svc.user_links_count(*owner, types.as_deref()).await,
         Total::Known(n) => return Out::Value(Value::from(*n)),
-        Total::Links { .. } | Total::Source { .. } => return Out::Null,
+        Total::Links { .. } | Total::Linked { .. } => return Out::Null,
     };
     match n {
         Ok(n) => Out::Value(Value::from(n as i64)),

@@ -1,10 +1,11 @@
 //! `User`: the account and its lists. A user's lists are readable by that user only.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{ServerError, Value};
 use chrono::{DateTime, Utc};
-use entity::users;
+use entity::{media, users};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
@@ -124,6 +125,25 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                 })
             })
         }
+        "tags" => {
+            let page = Arc::new(page_of::<(String, Uuid)>(f)?);
+            lists(move |cx, owner| {
+                let page = page.clone();
+                Box::pin(async move {
+                    let rows = cx
+                        .services
+                        .tags_page(owner, page.cursor.clone(), page.backward, page.limit + 1)
+                        .await?;
+                    Ok(conn(ConnKind::Tags, &page, Total::Tags(owner), rows, |t| {
+                        EdgeRow {
+                            cursor: CursorKey::TextId(t.name_key.clone(), t.id),
+                            node: Obj::Tag(Arc::new(t)),
+                            extra: EdgeExtra::None,
+                        }
+                    }))
+                })
+            })
+        }
         "trash" => {
             let page = Arc::new(page_of::<(DateTime<Utc>, Uuid)>(f)?);
             lists(move |cx, owner| {
@@ -145,6 +165,7 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                                 node: match row {
                                     TrashRow::Media(m) => Obj::Media(Arc::new(m)),
                                     TrashRow::Album(a) => Obj::Album(Arc::new(a)),
+                                    TrashRow::Tag(t) => Obj::Tag(Arc::new(t)),
                                 },
                                 extra: EdgeExtra::Trash {
                                     deleted_at,
@@ -286,5 +307,72 @@ pub(super) fn library_conn(args: &LibraryArgs, total: Total, page: LibraryRows) 
         has_previous: page.has_previous,
         has_next: page.has_next,
         total,
+    }))
+}
+
+/// A `media(first, after)` page of the library filtered to the media linked by `link_type` to
+/// each parent (`end` gives its id and owner), newest taken first: one statement for every
+/// parent of the level (`Integration.media`, `Tag.media`).
+pub(super) fn linked_media(
+    f: &FieldCx,
+    link_type: &'static str,
+    end: fn(&Obj) -> Option<(Uuid, Uuid)>,
+) -> Result<Answer, ServerError> {
+    let first: Option<i32> = f.arg("first")?;
+    let after: Option<String> = f.arg("after")?;
+    let args = LibraryArgs::new(None, None, (first, after, None, None)).map_err(|e| f.refuse(e))?;
+    let columns = f
+        .child()
+        .map_or(MediaColumns::ALL, super::album::node_columns);
+    let args = Arc::new(args);
+    Ok(Answer::batch(move |cx, parents| {
+        let args = args.clone();
+        Box::pin(async move {
+            // What the viewer reads is the viewer's: one owner per level.
+            let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+            for (id, owner) in parents.iter().filter_map(end) {
+                by_owner.entry(owner).or_default().push(id);
+            }
+            let mut rows: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
+            for (owner, ids) in by_owner {
+                let found = cx
+                    .services
+                    .library_by_end(
+                        owner,
+                        link_type,
+                        &ids,
+                        args.after_taken(),
+                        args.read_limit(),
+                        columns,
+                    )
+                    .await;
+                match found {
+                    Ok(found) => {
+                        for (id, m) in found {
+                            rows.entry(id).or_default().push(m);
+                        }
+                    }
+                    Err(e) => {
+                        let e = async_graphql::Error::from(e);
+                        return parents.iter().map(|_| Out::Err(e.clone())).collect();
+                    }
+                }
+            }
+            parents
+                .iter()
+                .map(|p| match end(p) {
+                    Some((id, owner)) => {
+                        let page = args.finish(rows.get(&id).cloned().unwrap_or_default());
+                        let total = Total::Linked {
+                            owner,
+                            link_type,
+                            end: id,
+                        };
+                        Out::One(library_conn(&args, total, page))
+                    }
+                    None => Out::Null,
+                })
+                .collect()
+        })
     }))
 }
