@@ -148,3 +148,60 @@ fn errors_display_their_cause() {
     let e: InspectError = io::Error::new(io::ErrorKind::NotFound, "gone").into();
     assert!(std::error::Error::source(&e).is_some());
 }
+
+const PACKET: &[u8] = b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF \
+    xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description \
+    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:subject><rdf:Bag><rdf:li>Sea</rdf:li>\
+    </rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>";
+
+fn png_chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut v = (body.len() as u32).to_be_bytes().to_vec();
+    v.extend_from_slice(kind);
+    v.extend_from_slice(body);
+    // The inspector does not check CRCs.
+    v.extend_from_slice(&[0; 4]);
+    v
+}
+
+#[test]
+fn xmp_is_found_in_png_itxt_after_other_text_chunks() {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &[0; 13]));
+    png.extend(png_chunk(b"iTXt", b"Comment\0\0\0\0\0not this one"));
+    let mut itxt = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+    itxt.extend_from_slice(PACKET);
+    png.extend(png_chunk(b"iTXt", &itxt));
+    png.extend(png_chunk(b"IEND", &[]));
+    let (_tmp, mut src) = source_of(&png, 0);
+    let packet = still::xmp_packet(&mut src, Format::Png).unwrap().unwrap();
+    assert_eq!(xmp::subjects(&packet), ["Sea"]);
+
+    // A compressed packet is left alone rather than misread.
+    let compressed = png
+        .windows(22)
+        .position(|w| w == b"XML:com.adobe.xmp\0\0\0\0\0")
+        .unwrap();
+    let mut flagged = png.clone();
+    flagged[compressed + 18] = 1;
+    let (_tmp, mut src) = source_of(&flagged, 0);
+    assert!(still::xmp_packet(&mut src, Format::Png).unwrap().is_none());
+}
+
+#[test]
+fn xmp_is_found_in_a_webp_chunk() {
+    let mut body = b"WEBP".to_vec();
+    for (fourcc, payload) in [(b"VP8X", &[0u8; 10][..]), (b"XMP ", PACKET)] {
+        body.extend_from_slice(fourcc);
+        body.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        body.extend_from_slice(payload);
+        if payload.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut webp = b"RIFF".to_vec();
+    webp.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    webp.extend(body);
+    let (_tmp, mut src) = source_of(&webp, 0);
+    let packet = still::xmp_packet(&mut src, Format::WebP).unwrap().unwrap();
+    assert_eq!(xmp::subjects(&packet), ["Sea"]);
+}
