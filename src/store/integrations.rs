@@ -313,7 +313,7 @@ pub(crate) async fn linked_media(
         .select_only()
         .column(entity::links::Column::FromObjectId)
         .filter(entity::links::Column::ToObjectId.eq(integration))
-        .filter(entity::links::Column::LinkType.eq("source"))
+        .filter(entity::links::Column::LinkType.eq(super::sources::SOURCE))
         .filter(entity::links::Column::DeletedAt.is_null())
         .filter(entity::links::Column::FromObjectId.is_in(media.iter().copied()))
         .into_tuple::<Uuid>()

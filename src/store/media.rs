@@ -174,7 +174,7 @@ fn library(
                     .column(entity::links::Column::FromObjectId)
                     .from(entity::links::Entity)
                     .and_where(entity::links::Column::ToObjectId.eq(integration))
-                    .and_where(entity::links::Column::LinkType.eq("source"))
+                    .and_where(entity::links::Column::LinkType.eq(super::sources::SOURCE))
                     .and_where(entity::links::Column::DeletedAt.is_null())
                     .to_owned(),
             ),

@@ -22,9 +22,8 @@ use crate::storage::blob_key;
 use crate::store;
 use crate::store::integrations::IntegrationChanges;
 use crate::store::links::NewLink;
+use crate::store::sources::SOURCE;
 use plan::{BatchPlan, Plan, check_items};
-
-const SOURCE: &str = "source";
 
 /// The error a failed store or commit answers with: a unique-constraint conflict means another
 /// import of the same items committed first, which a retry resolves.
