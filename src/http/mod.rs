@@ -5,6 +5,7 @@ mod content;
 mod graphiql;
 mod graphql;
 mod health;
+mod multipart;
 mod negotiate;
 mod paced;
 mod persisted;

@@ -9,10 +9,10 @@ use entity::{albums, audit_log, integrations, links, media, tags};
 use uuid::Uuid;
 
 use crate::graphql::connection::encode_cursor;
-use crate::graphql::types::media::MediaCursor;
+use crate::graphql::types::library::MediaCursor;
 use crate::graphql::types::user::User;
+use crate::store::library::MediaFilter;
 use crate::store::links::Direction;
-use crate::store::media::MediaFilter;
 
 /// An object of the schema, in hand.
 #[derive(Clone)]

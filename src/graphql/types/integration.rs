@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::integrations;
 use uuid::Uuid;
 
+use super::library::{MediaConnection, MediaFilterInput, library};
 use super::link::{Direction, LinkConnection, links_of};
-use super::media::{MediaConnection, MediaFilterInput, library};
 use crate::graphql::connection::{self, cost, encode_cursor};
 use crate::graphql::context::{loaders, services};
 use crate::graphql::ids;

@@ -3,6 +3,7 @@
 pub(crate) mod album;
 pub(crate) mod audit;
 pub(crate) mod integration;
+pub(crate) mod library;
 pub(crate) mod link;
 pub(crate) mod media;
 pub(crate) mod node;

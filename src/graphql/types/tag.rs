@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::tags;
 use uuid::Uuid;
 
+use super::library::{LibraryArgs, MediaConnection, MediaFilterInput, library_page};
 use super::link::{Direction, LinkConnection, links_of};
-use super::media::{LibraryArgs, MediaConnection, MediaFilterInput, library_page};
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::services;
 use crate::graphql::ids;

@@ -10,7 +10,7 @@ use super::media::Media;
 use super::tag::Tag;
 use crate::graphql::connection::{self, encode_cursor};
 use crate::graphql::context::services;
-use crate::service::media::TrashRow;
+use crate::service::trash::TrashRow;
 
 /// Something in the trash.
 #[derive(Union)]

@@ -18,9 +18,9 @@ use crate::graphql::exec::plan::{Answer, FieldCx};
 use crate::graphql::exec::run::Cx;
 use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
-use crate::graphql::types::media::{LibraryArgs, LibraryRows, MediaFilterInput, MediaOrder};
+use crate::graphql::types::library::{LibraryArgs, LibraryRows, MediaFilterInput, MediaOrder};
 use crate::kinds::Kind;
-use crate::service::media::TrashRow;
+use crate::service::trash::TrashRow;
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
