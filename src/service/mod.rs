@@ -1,18 +1,18 @@
 //! The use-cases: rules, transactions and audit entries. No HTTP and no GraphQL here.
 //!
-//! [`Services`] is one value shared by every request, and each aggregate adds its use-cases to
+//! `Services` is one value shared by every request, and each aggregate adds its use-cases to
 //! it in a module of its own (`impl Services` blocks), so a caller needs one handle and a
 //! reader finds a use-case by its aggregate:
 //!
 //! | module | use-cases |
 //! |---|---|
-//! | [`accounts`], [`sessions`] | register, log in, tokens and their sessions, password changes |
-//! | [`media`], [`uploads`], [`variants`], [`content`] | the upload pipeline, resumable uploads, thumbnails, signed downloads, the library |
-//! | [`trash`], [`maintenance`] | the trash of every kind, purging, the periodic sweep |
-//! | [`albums`], [`tags`] | albums and their members; tags and tagging |
-//! | [`links`], [`graph`] | links as objects, graph walks (`traverse`) |
-//! | [`integrations`] | integrations, their sealed credentials, imports, folder syncs |
-//! | [`audit`], [`documents`] | the audit log; persisted documents |
+//! | `accounts`, `sessions` | register, log in, tokens and their sessions, password changes |
+//! | `media`, `uploads`, `variants`, `content` | the upload pipeline, resumable uploads, thumbnails, signed downloads, the library |
+//! | `trash`, `maintenance` | the trash of every kind, purging, the periodic sweep |
+//! | `albums`, `tags` | albums and their members; tags and tagging |
+//! | `links`, `graph` | links as objects, graph walks (`traverse`) |
+//! | `integrations` | integrations, their sealed credentials, imports, folder syncs |
+//! | `audit`, `documents` | the audit log; persisted documents |
 //!
 //! A use-case that writes opens its transaction here and nowhere else; the queries it runs are
 //! `store`'s.
