@@ -165,8 +165,8 @@ async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
             let services = startup::services(&config).await?;
             let report = services.purge_expired().await?;
             println!(
-                "purged {} media, {} albums, {} tags and {} expired upload sessions",
-                report.media, report.albums, report.tags, report.upload_sessions
+                "purged {} media, {} albums, {} tags, {} expired upload sessions and {} journal events",
+                report.media, report.albums, report.tags, report.upload_sessions, report.changes
             );
             Ok(())
         }

@@ -243,6 +243,16 @@ pub struct Config {
     )]
     pub trash_retention_days: u64,
 
+    /// Days the change journal keeps events for delta sync (`User.changes`); an older cursor
+    /// answers `CURSOR_EXPIRED` (default 30).
+    #[arg(
+        long,
+        env = "HYPERNET_CHANGE_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub change_retention_days: u64,
+
     /// Seconds between maintenance runs in `serve`: purge, expired uploads, thumbnails (default
     /// 3600; 0 turns them off, e.g. when `hypernet purge` runs from cron).
     #[arg(

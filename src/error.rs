@@ -19,6 +19,9 @@ pub enum AppError {
         field: Option<&'static str>,
     },
     Conflict(String),
+    /// A change-feed cursor older than the journal's retention: the client reads everything
+    /// again, then follows from a fresh cursor.
+    CursorExpired(String),
     QuotaExceeded(String),
     RateLimited {
         message: String,
@@ -48,6 +51,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::CursorExpired(_) => "CURSOR_EXPIRED",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Unavailable { .. } => "SERVICE_UNAVAILABLE",
@@ -85,6 +89,7 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
+            | AppError::CursorExpired(m)
             | AppError::QuotaExceeded(m)
             | AppError::Timeout(m)
             | AppError::InsufficientStorage(m) => m.clone(),
@@ -234,6 +239,7 @@ mod tests {
             (AppError::NotFound("x".into()), "NOT_FOUND"),
             (AppError::bad_input("f", "x"), "BAD_USER_INPUT"),
             (AppError::Conflict("x".into()), "CONFLICT"),
+            (AppError::CursorExpired("x".into()), "CURSOR_EXPIRED"),
             (AppError::QuotaExceeded("x".into()), "QUOTA_EXCEEDED"),
             (
                 AppError::RateLimited {

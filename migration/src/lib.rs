@@ -17,6 +17,7 @@ mod m20261130_000007_library_index_without_thumbnails;
 mod m20261130_000008_persisted_documents;
 mod m20261130_000009_row_level_security;
 mod m20261130_000010_tags;
+mod m20261130_000011_change_journal;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_persisted_documents::Migration),
             Box::new(m20261130_000009_row_level_security::Migration),
             Box::new(m20261130_000010_tags::Migration),
+            Box::new(m20261130_000011_change_journal::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 mod pg;
 mod scope;
 
+pub(crate) use scope::user_lock_key;
 pub use scope::{Scope, as_system, within};
 
 use std::str::FromStr;
@@ -228,7 +229,8 @@ impl Db {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of failing
-    /// when a read lock cannot be upgraded.
+    /// when a read lock cannot be upgraded; on PostgreSQL a user's transaction takes the
+    /// user's lock as it begins, before any row lock (the change journal's trigger takes it too).
     pub async fn begin_write(&self) -> Result<Txn, DbErr> {
         match &self.0 {
             Backend::Orm(db) => db
@@ -239,7 +241,7 @@ impl Db {
                 })
                 .await
                 .map(|t| Txn(TxnBackend::Orm(t))),
-            Backend::Pg(pool) => pool.begin().await.map(|t| Txn(TxnBackend::Pg(t))),
+            Backend::Pg(pool) => pool.begin_write().await.map(|t| Txn(TxnBackend::Pg(t))),
         }
     }
 

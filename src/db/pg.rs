@@ -194,15 +194,34 @@ impl Pool {
     /// Begins a transaction on a connection of its own, in the task's scope: the viewer is
     /// set for the transaction (`SET LOCAL`) in the same round trip as `BEGIN`.
     pub(crate) async fn begin(&self) -> Result<Transaction, DbErr> {
+        self.begin_with(false).await
+    }
+
+    /// Begins a transaction that will write: as [`Pool::begin`], and a user's transaction
+    /// takes the user's advisory lock in the same round trip, before any row lock. The change
+    /// journal's trigger takes that lock before it records an event, so taking it first keeps
+    /// one lock order (a transaction that locked a row first and then wanted the user's lock
+    /// could deadlock with one that holds the user's lock and wants the row).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction, DbErr> {
+        self.begin_with(true).await
+    }
+
+    async fn begin_with(&self, write: bool) -> Result<Transaction, DbErr> {
         let viewer = self.viewer();
         let mut conn = self.acquire().await?;
-        let sql = match viewer {
+        let mut sql = match viewer {
             Some(viewer) if conn.viewer() != viewer => {
                 self.0.statements.record_switch();
                 format!("BEGIN; SET LOCAL hypernet.viewer = '{}'", viewer.setting())
             }
             _ => "BEGIN".to_string(),
         };
+        if write && let Scope::User(user) = scope::current() {
+            sql.push_str(&format!(
+                "; SELECT pg_advisory_xact_lock({})",
+                scope::user_lock_key(user)
+            ));
+        }
         let sql = sqlx::AssertSqlSafe(sql);
         conn.run(|c| sqlx::raw_sql(sql).execute(c))
             .await

@@ -31,6 +31,13 @@ pub enum Scope {
     System,
 }
 
+/// The key of a user's advisory lock on PostgreSQL: the last eight bytes of the id, big-endian
+/// (the change journal's trigger computes the same from the id's text, migration 11).
+pub(crate) fn user_lock_key(user: Uuid) -> i64 {
+    let bytes = user.as_bytes();
+    i64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes"))
+}
+
 impl Scope {
     /// The value of `hypernet.viewer` for this scope: what the policies compare with.
     pub(crate) fn setting(self) -> String {

@@ -30,6 +30,7 @@ fn status_for(err: &AppError) -> StatusCode {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::CursorExpired(_) => StatusCode::GONE,
         AppError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

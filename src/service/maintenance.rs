@@ -1,5 +1,6 @@
 //! Housekeeping that `serve` runs periodically and `hypernet purge` runs on demand: the trash
-//! retention, expired upload sessions, missing thumbnails, quota reservations.
+//! retention, expired upload sessions, missing thumbnails, quota reservations, the change
+//! journal's retention.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,11 +17,14 @@ pub struct PurgeReport {
     pub media: usize,
     pub albums: usize,
     pub tags: usize,
+    /// Events of the change journal past its retention.
+    pub changes: u64,
     pub upload_sessions: usize,
 }
 
 impl Services {
-    /// Purges every item whose retention in the trash has ended, and expired upload sessions.
+    /// Purges every item whose retention in the trash has ended, expired upload sessions, and
+    /// the change journal's events past its retention.
     pub async fn purge_expired(&self) -> anyhow::Result<PurgeReport> {
         let mut report = PurgeReport::default();
         let cutoff = store::now() - self.trash_retention;
@@ -59,6 +63,7 @@ impl Services {
             self.purge_tags(&ids).await.map_err(|e| e.into_anyhow())?;
         }
         report.upload_sessions = self.expire_upload_sessions().await?;
+        report.changes = self.trim_changes().await.map_err(|e| e.into_anyhow())?;
         Ok(report)
     }
 
@@ -77,6 +82,7 @@ impl Services {
                 expired_uploads = report.upload_sessions,
                 queued_thumbnails = queued,
                 forgotten_login_throttles = forgotten,
+                trimmed_changes = report.changes,
                 "maintenance"
             );
         }

@@ -13,6 +13,7 @@
 //! | `links`, `graph` | links as objects, graph walks (`traverse`) |
 //! | `integrations` | integrations, their sealed credentials, imports, folder syncs |
 //! | `audit`, `documents` | the audit log; persisted documents |
+//! | `changes` | the change journal, for delta sync |
 //!
 //! A use-case that writes opens its transaction here and nowhere else; the queries it runs are
 //! `store`'s.
@@ -20,6 +21,7 @@
 pub(crate) mod accounts;
 pub(crate) mod albums;
 pub(crate) mod audit;
+pub(crate) mod changes;
 pub(crate) mod content;
 pub mod documents;
 pub(crate) mod graph;
@@ -84,6 +86,8 @@ pub struct Services {
     pub(crate) url_signer: UrlSigner,
     pub(crate) content_url_ttl: Duration,
     pub(crate) trash_retention: Duration,
+    /// How long the change journal keeps events.
+    pub(crate) change_retention: Duration,
     pub(crate) variant_jobs: VariantJobs,
     /// Seals integration credentials.
     pub(crate) secrets: SecretBox,
@@ -128,6 +132,7 @@ impl Services {
             url_signer: UrlSigner::new(jwt_secret),
             content_url_ttl: Duration::from_secs(config.content_url_ttl_secs),
             trash_retention: Duration::from_secs(config.trash_retention_days * 24 * 3600),
+            change_retention: Duration::from_secs(config.change_retention_days * 24 * 3600),
             variant_jobs,
             secrets: secrets_box(config)?,
             import_roots: config.import_roots.clone(),

@@ -96,6 +96,9 @@ impl Services {
         let original_ids: Vec<Uuid> = originals.iter().map(|m| m.id).collect();
         let freed: i64 = originals.iter().map(|m| m.size).sum();
         let txn = self.db.begin_write().await?;
+        // The maintenance sweep purges as the system: the user's lock first, as a user's own
+        // transaction takes it (the journal's trigger wants it too).
+        store::lock_user(&txn, user).await?;
         let albums = store::links::albums_containing_ids(&txn, user, &original_ids).await?;
         store::albums::lock(&txn, &albums).await?;
         let variant_ids = store::links::all_variant_ids(&txn, &original_ids).await?;

@@ -3,6 +3,7 @@
 
 pub(crate) mod albums;
 pub(crate) mod audit;
+pub(crate) mod changes;
 pub(crate) mod documents;
 pub(crate) mod graph;
 pub(crate) mod integrations;
@@ -32,15 +33,15 @@ pub(crate) fn now() -> DateTime<Utc> {
 /// Serialises, for the rest of the transaction, the writes that change one user's graph
 /// (memberships, deletions, purges, imports). Links never cross users, so this keeps album
 /// counts and link rules exact under concurrent writers without a lock order to get wrong.
-/// PostgreSQL: a transaction-scoped advisory lock; SQLite: a write transaction already excludes
-/// every other writer.
+/// PostgreSQL: a transaction-scoped advisory lock, the one a user's write transaction takes
+/// as it begins and the change journal's trigger takes before its first event (so a user's
+/// events commit in order); SQLite: a write transaction already excludes every other writer.
 pub(crate) async fn lock_user(
     db: &impl sea_orm::ConnectionTrait,
     user_id: uuid::Uuid,
 ) -> Result<(), DbErr> {
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let bytes = user_id.as_bytes();
-        let key = i64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes"));
+        let key = crate::db::user_lock_key(user_id);
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1)",

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod albums;
+mod changes;
 mod cli;
 mod clients;
 mod content;

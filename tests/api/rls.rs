@@ -11,7 +11,7 @@ use crate::fixtures;
 use crate::helpers::{SERVER_ROLE, TestApp};
 
 /// Tables that hold users' rows (directly, or through the row they belong to).
-const USER_TABLES: [&str; 11] = [
+const USER_TABLES: [&str; 13] = [
     "users",
     "media",
     "albums",
@@ -23,6 +23,8 @@ const USER_TABLES: [&str; 11] = [
     "audit_log",
     "upload_sessions",
     "upload_chunks",
+    "changes",
+    "change_heads",
 ];
 
 /// Counts originals (thumbnails come and go in the background).
@@ -187,6 +189,8 @@ async fn a_raw_query_as_the_servers_role_sees_only_the_viewers_rows() {
         "links",
         "integrations",
         "tags",
+        "changes",
+        "change_heads",
         "upload_sessions",
         "refresh_tokens",
         "audit_log",

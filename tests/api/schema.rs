@@ -19,7 +19,7 @@ fn schema_graphql_matches_the_server() {
     );
 }
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 15] = [
     "upload_chunks",
     "upload_sessions",
     "users",
@@ -33,6 +33,8 @@ const TABLES: [&str; 13] = [
     "login_throttle",
     "persisted_documents",
     "tags",
+    "changes",
+    "change_heads",
 ];
 const VIEWS: [&str; 3] = ["album_media", "media_sources", "user_storage"];
 

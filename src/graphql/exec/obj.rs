@@ -24,6 +24,7 @@ pub(crate) enum Obj {
     Integration(Arc<integrations::Model>),
     Tag(Arc<tags::Model>),
     AuditEvent(Arc<audit_log::Model>),
+    Change(Arc<crate::store::changes::Change>),
     /// A page of a list.
     Conn(Arc<Conn>),
     /// Edge `.1` of a page.
@@ -46,6 +47,7 @@ impl Obj {
             Obj::Integration(_) => "Integration",
             Obj::Tag(_) => "Tag",
             Obj::AuditEvent(_) => "AuditEvent",
+            Obj::Change(_) => "Change",
             Obj::Conn(c) => c.kind.connection(),
             Obj::Edge(c, _) => c.kind.edge(),
             Obj::PageInfo(_) => "PageInfo",
@@ -92,6 +94,7 @@ pub(crate) enum ConnKind {
     Links,
     Trash,
     Audit,
+    Changes,
 }
 
 impl ConnKind {
@@ -105,6 +108,7 @@ impl ConnKind {
             ConnKind::Links => "LinkConnection",
             ConnKind::Trash => "TrashConnection",
             ConnKind::Audit => "AuditEventConnection",
+            ConnKind::Changes => "ChangeConnection",
         }
     }
 
@@ -118,10 +122,11 @@ impl ConnKind {
             ConnKind::Links => "LinkEdge",
             ConnKind::Trash => "TrashEdge",
             ConnKind::Audit => "AuditEventEdge",
+            ConnKind::Changes => "ChangeEdge",
         }
     }
 
-    pub(crate) const ALL: [ConnKind; 8] = [
+    pub(crate) const ALL: [ConnKind; 9] = [
         ConnKind::Media,
         ConnKind::Albums,
         ConnKind::AlbumMedia,
@@ -130,6 +135,7 @@ impl ConnKind {
         ConnKind::Links,
         ConnKind::Trash,
         ConnKind::Audit,
+        ConnKind::Changes,
     ];
 }
 
@@ -158,6 +164,8 @@ pub(crate) enum CursorKey {
     /// A text and an id (tags by name).
     TextId(String, Uuid),
     Id(Uuid),
+    /// A position in the change journal.
+    Seq(i64),
 }
 
 impl CursorKey {
@@ -168,6 +176,7 @@ impl CursorKey {
             CursorKey::TimeId(at, id) => encode_cursor(&(at, id)),
             CursorKey::TextId(text, id) => encode_cursor(&(text, id)),
             CursorKey::Id(id) => encode_cursor(id),
+            CursorKey::Seq(seq) => encode_cursor(seq),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod album;
 pub(crate) mod audit;
+pub(crate) mod change;
 pub(crate) mod integration;
 pub(crate) mod library;
 pub(crate) mod link;

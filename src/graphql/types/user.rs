@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::album::{AlbumConnection, albums_of};
 use super::audit::{AuditEvent, AuditLogFields, audit_log_page};
+use super::change::{ChangeArgs, ChangeConnection, ChangeObjectType, changes_of};
 use super::integration::{IntegrationConnection, integrations_of};
 use super::library::{MediaConnection, MediaFilterInput, MediaOrder, library};
 use super::link::{Direction, LinkConnection, links_of};
@@ -37,6 +38,8 @@ impl User {
         "integrations",
         "links",
         "tags",
+        "changes",
+        "changeCursor",
         "trash",
         "auditLog",
     ];
@@ -154,6 +157,33 @@ impl User {
     ) -> Result<TagConnection> {
         self.check_viewer(ctx)?;
         tags_of(ctx, self.id, first, after, last, before).await
+    }
+
+    /// What changed in this account's library since `after` (a cursor of this list, or
+    /// `changeCursor`), oldest first: for delta sync. `CURSOR_EXPIRED` when `after` is older
+    /// than the journal keeps.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Only events of these types (default: all).")] types: Option<
+            Vec<ChangeObjectType>,
+        >,
+    ) -> Result<ChangeConnection> {
+        self.check_viewer(ctx)?;
+        changes_of(ctx, self.id, ChangeArgs::new(after, first, types)?).await
+    }
+
+    /// The cursor of the newest event of `changes`: take it before reading the library in
+    /// full, then follow `changes(after:)` from it.
+    async fn change_cursor(&self, ctx: &Context<'_>) -> Result<String> {
+        self.check_viewer(ctx)?;
+        let seq = crate::graphql::context::services(ctx)
+            .change_cursor(self.id)
+            .await?;
+        Ok(crate::graphql::connection::encode_cursor(&seq))
     }
 
     /// Connected sources of media, oldest first.

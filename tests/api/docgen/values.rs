@@ -261,7 +261,7 @@ impl Gen<'_> {
                         .collect(),
                 );
             }
-            "types" | "via" => return self.link_types(),
+            "types" | "via" if named(ty) == "String" => return self.link_types(),
             "maxDepth" => return Val::Int(self.rng.random_range(1..=3)),
             "filenameContains" => return self.one_of(&["p1", "png", "P", "zzz"]),
             "mimeType" => return self.one_of(&["image/png", "image/jpeg"]),

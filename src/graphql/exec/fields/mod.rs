@@ -6,6 +6,7 @@
 
 mod album;
 mod audit;
+mod change;
 mod integration;
 mod link;
 mod media;
@@ -42,6 +43,7 @@ pub(super) fn answer(type_name: &str, name: &str, f: &FieldCx) -> Result<Answer,
         "Integration" => integration::field(name, f),
         "Tag" => tag::field(name, f),
         "AuditEvent" => audit::field(name, f),
+        "Change" => change::field(name, f),
         "PageInfo" => page::page_info(name, f),
         "Traversal" => traversal::traversal(name, f),
         "TraversalEdge" => traversal::edge(name, f),

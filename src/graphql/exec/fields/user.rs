@@ -18,6 +18,7 @@ use crate::graphql::exec::plan::{Answer, FieldCx};
 use crate::graphql::exec::run::Cx;
 use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
+use crate::graphql::types::change::{ChangeArgs, ChangeObjectType};
 use crate::graphql::types::library::{LibraryArgs, LibraryRows, MediaFilterInput, MediaOrder};
 use crate::kinds::Kind;
 use crate::service::trash::TrashRow;
@@ -177,6 +178,59 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                 })
             })
         }
+        "changes" => {
+            let after: Option<String> = f.arg("after")?;
+            let first: Option<i32> = f.arg("first")?;
+            let types: Option<Vec<ChangeObjectType>> = f.arg("types")?;
+            let args = Arc::new(ChangeArgs::new(after, first, types).map_err(|e| f.refuse(e))?);
+            lists(move |cx, owner| {
+                let args = args.clone();
+                Box::pin(async move {
+                    let page = cx
+                        .services
+                        .changes(owner, args.after, args.types.as_deref(), args.limit)
+                        .await?;
+                    let edges = page
+                        .changes
+                        .into_iter()
+                        .map(|c| EdgeRow {
+                            cursor: CursorKey::Seq(c.seq),
+                            node: Obj::Change(Arc::new(c)),
+                            extra: EdgeExtra::None,
+                        })
+                        .collect();
+                    Ok(Obj::Conn(Arc::new(Conn {
+                        kind: ConnKind::Changes,
+                        edges,
+                        has_previous: args.after.is_some(),
+                        has_next: page.has_next,
+                        total: Total::Known(0),
+                    })))
+                })
+            })
+        }
+        "changeCursor" => Answer::batch(|cx, parents| {
+            Box::pin(async move {
+                let owner = |p: &Obj| match p {
+                    Obj::User(u) => Some(u.id),
+                    _ => None,
+                };
+                per_key(parents, owner, |owner| async move {
+                    match owner {
+                        Some(owner) if cx.viewer == Some(owner) => {
+                            match cx.services.change_cursor(owner).await {
+                                Ok(seq) => Out::Value(Value::String(
+                                    crate::graphql::connection::encode_cursor(&seq),
+                                )),
+                                Err(e) => Out::Err(e.into()),
+                            }
+                        }
+                        _ => Out::Err(AppError::NotFound("no such user".into()).into()),
+                    }
+                })
+                .await
+            })
+        }),
         "auditLog" => {
             let page = Arc::new(page_of::<Uuid>(f)?);
             lists(move |cx, owner| {
