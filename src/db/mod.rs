@@ -4,8 +4,8 @@
 mod pg;
 mod scope;
 
-pub(crate) use scope::user_lock_key;
 pub use scope::{Scope, as_system, within};
+pub(crate) use scope::{current as current_scope, user_lock_key};
 
 use std::str::FromStr;
 use std::sync::Arc;

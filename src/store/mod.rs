@@ -36,11 +36,14 @@ pub(crate) fn now() -> DateTime<Utc> {
 /// PostgreSQL: a transaction-scoped advisory lock, the one a user's write transaction takes
 /// as it begins and the change journal's trigger takes before its first event (so a user's
 /// events commit in order); SQLite: a write transaction already excludes every other writer.
+/// In the user's own scope the transaction already holds it (`Db::begin_write`), and no
+/// statement is sent.
 pub(crate) async fn lock_user(
     db: &impl sea_orm::ConnectionTrait,
     user_id: uuid::Uuid,
 ) -> Result<(), DbErr> {
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+    let taken_at_begin = crate::db::current_scope() == crate::db::Scope::User(user_id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres && !taken_at_begin {
         let key = crate::db::user_lock_key(user_id);
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
