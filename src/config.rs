@@ -311,6 +311,35 @@ pub struct Config {
     )]
     pub session_check_secs: u64,
 
+    /// Most subscriptions (`/graphql/ws`) one user may hold open on this instance (default 50).
+    #[arg(
+        long,
+        env = "HYPERNET_WS_MAX_SUBSCRIPTIONS_PER_USER",
+        default_value_t = 50,
+        global = true
+    )]
+    pub ws_max_subscriptions_per_user: usize,
+
+    /// Most subscriptions open on this instance, all users together (default 10000).
+    #[arg(
+        long,
+        env = "HYPERNET_WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ws_max_subscriptions: usize,
+
+    /// Seconds a subscriber may take to accept a message before its connection is closed
+    /// (close code 1013, "try again later"): the journal keeps what it missed, and it resumes
+    /// from its last cursor (default 10).
+    #[arg(
+        long,
+        env = "HYPERNET_WS_SEND_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_send_timeout_secs: u64,
+
     /// Most nodes one `traverse` visits before it stops and says so (`truncated`).
     #[arg(
         long,

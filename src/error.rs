@@ -23,6 +23,8 @@ pub enum AppError {
     /// again, then follows from a fresh cursor.
     CursorExpired(String),
     QuotaExceeded(String),
+    /// A cap on open subscriptions (per user or per instance) is reached.
+    TooManySubscriptions(String),
     RateLimited {
         message: String,
         retry_after_secs: u64,
@@ -53,6 +55,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::CursorExpired(_) => "CURSOR_EXPIRED",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             AppError::Timeout(_) => "TIMEOUT",
@@ -91,6 +94,7 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::CursorExpired(m)
             | AppError::QuotaExceeded(m)
+            | AppError::TooManySubscriptions(m)
             | AppError::Timeout(m)
             | AppError::InsufficientStorage(m) => m.clone(),
             AppError::BadUserInput { message, .. }
@@ -241,6 +245,10 @@ mod tests {
             (AppError::Conflict("x".into()), "CONFLICT"),
             (AppError::CursorExpired("x".into()), "CURSOR_EXPIRED"),
             (AppError::QuotaExceeded("x".into()), "QUOTA_EXCEEDED"),
+            (
+                AppError::TooManySubscriptions("x".into()),
+                "TOO_MANY_SUBSCRIPTIONS",
+            ),
             (
                 AppError::RateLimited {
                     message: "x".into(),

@@ -26,6 +26,8 @@ pub struct App {
     port: u16,
     shutdown_grace: Duration,
     db: Db,
+    /// The live change feed, stopped (its sockets closed) when the server stops.
+    feed: Arc<crate::service::feed::Feed>,
 }
 
 /// The services the CLI's commands use, on a migrated database.
@@ -78,6 +80,9 @@ impl App {
         let services = Arc::new(services);
         tokio::task::spawn_blocking(password::warm_up);
         tokio::spawn(variants::run_worker(services.clone(), jobs));
+        services
+            .feed
+            .start(db.clone(), config.effective_database_url());
         if config.maintenance_interval_secs > 0 {
             tokio::spawn(maintenance::run_periodic(
                 services.clone(),
@@ -99,8 +104,11 @@ impl App {
                 max_body_bytes: config.max_body_bytes,
                 max_batch: config.max_batch,
                 trust_forwarded_for: config.trust_forwarded_for,
+                ws_send_timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)),
+                session_check_secs: config.session_check_secs,
             },
         };
+        let services_feed = state.services.feed.clone();
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
@@ -111,6 +119,7 @@ impl App {
             port,
             shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
             db,
+            feed: services_feed,
         })
     }
 
@@ -136,6 +145,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = self.shutdown_grace;
+        let feed = self.feed.clone();
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
             self.listener,
@@ -145,6 +155,9 @@ impl App {
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down; draining requests in flight");
+            // WebSockets are not requests the server waits for: they close, and their
+            // clients connect again elsewhere.
+            feed.stop();
             let _ = stopping_tx.send(());
         });
         let deadline = async move {

@@ -77,10 +77,19 @@ impl AccessTokens {
     /// The user a valid token speaks for and its session; `None` for anything invalid or
     /// expired. Whether the session is still open is for the caller to check.
     pub(crate) fn verify(&self, token: &str) -> Option<(Uuid, Uuid)> {
+        self.verify_until(token)
+            .map(|(user, session, _)| (user, session))
+    }
+
+    /// As [`verify`](Self::verify), with the moment the token stops being accepted (its
+    /// `exp`, plus the leeway).
+    pub(crate) fn verify_until(&self, token: &str) -> Option<(Uuid, Uuid, DateTime<Utc>)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let until = DateTime::from_timestamp(data.claims.exp.checked_add(LEEWAY_SECS as i64)?, 0)?;
         Some((
             Uuid::parse_str(&data.claims.sub).ok()?,
             Uuid::parse_str(&data.claims.sid).ok()?,
+            until,
         ))
     }
 }

@@ -177,7 +177,7 @@ pub async fn open(
         let mut orm = orm;
         let sink = counter.clone();
         orm.set_metric_callback(move |_info| sink.record());
-        return Ok((Db(Backend::Orm(orm)), counter));
+        return Ok((Db(Backend::Orm(orm), Commits::default()), counter));
     }
     orm.close().await.ok();
     let url = config.effective_database_url();
@@ -204,13 +204,25 @@ pub async fn open(
         .await
         .with_context(|| format!("reading the role of {}", redact_url(&url)))?;
     pool.set_row_security(applies);
-    Ok((Db(Backend::Pg(pool)), counter))
+    Ok((Db(Backend::Pg(pool), Commits::default()), counter))
 }
 
 /// The database every query goes through: SeaORM's pool on SQLite, a pool of our own on
 /// PostgreSQL. A [`ConnectionTrait`], so entities and query builders take it as they are.
 #[derive(Debug, Clone)]
-pub struct Db(Backend);
+pub struct Db(Backend, Commits);
+
+/// Told of every transaction committed on SQLite, so that the live change feed reads the
+/// journal at once (on PostgreSQL the journal's trigger sends a `NOTIFY` instead).
+#[derive(Debug, Clone, Default)]
+pub struct Commits(Arc<tokio::sync::Notify>);
+
+impl Commits {
+    /// Waits for the next commit since the last wait (one waiter).
+    pub(crate) async fn next(&self) {
+        self.0.notified().await;
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Backend {
@@ -222,8 +234,14 @@ impl Db {
     /// Begins a transaction.
     pub async fn begin(&self) -> Result<Txn, DbErr> {
         match &self.0 {
-            Backend::Orm(db) => db.begin().await.map(|t| Txn(TxnBackend::Orm(t))),
-            Backend::Pg(pool) => pool.begin().await.map(|t| Txn(TxnBackend::Pg(t))),
+            Backend::Orm(db) => db
+                .begin()
+                .await
+                .map(|t| Txn(TxnBackend::Orm(t), self.1.clone())),
+            Backend::Pg(pool) => pool
+                .begin()
+                .await
+                .map(|t| Txn(TxnBackend::Pg(t), self.1.clone())),
         }
     }
 
@@ -240,9 +258,17 @@ impl Db {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 })
                 .await
-                .map(|t| Txn(TxnBackend::Orm(t))),
-            Backend::Pg(pool) => pool.begin_write().await.map(|t| Txn(TxnBackend::Pg(t))),
+                .map(|t| Txn(TxnBackend::Orm(t), self.1.clone())),
+            Backend::Pg(pool) => pool
+                .begin_write()
+                .await
+                .map(|t| Txn(TxnBackend::Pg(t), self.1.clone())),
         }
+    }
+
+    /// What tells of commits on SQLite (see [`Commits`]).
+    pub(crate) fn commits(&self) -> &Commits {
+        &self.1
     }
 
     /// Checks that the database answers.
@@ -266,7 +292,7 @@ impl Db {
 
 /// A transaction of a [`Db`]. Dropped without [`commit`](Self::commit), it is rolled back.
 #[derive(Debug)]
-pub struct Txn(TxnBackend);
+pub struct Txn(TxnBackend, Commits);
 
 #[derive(Debug)]
 enum TxnBackend {
@@ -277,7 +303,11 @@ enum TxnBackend {
 impl Txn {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self.0 {
-            TxnBackend::Orm(t) => t.commit().await,
+            TxnBackend::Orm(t) => {
+                t.commit().await?;
+                self.1.0.notify_one();
+                Ok(())
+            }
             TxnBackend::Pg(t) => t.commit().await,
         }
     }

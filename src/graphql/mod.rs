@@ -13,11 +13,12 @@ pub(crate) mod loaders;
 mod mutation;
 mod query;
 pub(crate) mod scalars;
+mod subscription;
 mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::service::Services;
 #[cfg(test)]
@@ -25,16 +26,17 @@ pub(crate) use exec::schema_info;
 use limits::Limits;
 pub(crate) use mutation::MutationRoot;
 pub(crate) use query::QueryRoot;
+pub(crate) use subscription::SubscriptionRoot;
 
-pub type HypernetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type HypernetSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     use async_graphql::{Json, Upload};
     type Time = chrono::DateTime<chrono::Utc>;
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .override_output_type_description::<Time>(scalars::DATE_TIME)
     .override_input_type_description::<Time>(scalars::DATE_TIME)

@@ -77,7 +77,7 @@ fn base_url(public_url: &str, headers: &HeaderMap, trust_forwarded: bool) -> Str
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

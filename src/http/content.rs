@@ -32,7 +32,9 @@ fn status_for(err: &AppError) -> StatusCode {
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::CursorExpired(_) => StatusCode::GONE,
         AppError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited { .. } | AppError::TooManySubscriptions(_) => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,

@@ -1,6 +1,7 @@
 //! `POST /graphql` (JSON) and `GET /graphql` (GraphiQL for browsers; queries only otherwise).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -18,6 +19,7 @@ use super::persisted;
 use crate::config::ExecutorMode;
 use crate::db::{self, Scope};
 use crate::graphql::batch::drive;
+use crate::graphql::context::RequestContext;
 use crate::graphql::exec::{self, reorder};
 use crate::graphql::json;
 use crate::graphql::limits;
@@ -266,6 +268,36 @@ fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, b
     (async_graphql::Response::from_errors(vec![err]), false)
 }
 
+/// An operation let in: its document, type and cost.
+pub(super) struct Admitted {
+    pub parsed: Arc<limits::Parsed>,
+    pub ty: OperationType,
+    pub cost: u64,
+}
+
+/// A query or mutation [`admit`]ted, run for the caller `ctx` with loaders of its own (a
+/// WebSocket's operations; the caller's scope is the task's), and whether it ran.
+pub(super) async fn execute_admitted(
+    state: &AppState,
+    ctx: RequestContext,
+    request: Request,
+    admitted: &Admitted,
+) -> (async_graphql::Response, bool) {
+    let loaders = Loaders::new(state.services.clone(), ctx.viewer);
+    let jobs = loaders.jobs.clone();
+    let request = request.data(ctx).data(loaders);
+    drive(&jobs, run(state, request, admitted)).await
+}
+
+/// Whether an operation ran: errors raised before execution (validation) have no path, and
+/// leave no data; an operation whose every root field was skipped ran, with no data and no
+/// error.
+pub(super) fn ran(response: &async_graphql::Response) -> bool {
+    response.data != async_graphql::Value::Null
+        || response.errors.is_empty()
+        || response.errors.iter().any(|e| !e.path.is_empty())
+}
+
 /// One operation, inside the query limits, and whether it ran. `read_only`: a GET request,
 /// which runs queries only; `authenticated`: whether an operation of this HTTP request has
 /// already claimed its one password check.
@@ -275,28 +307,40 @@ async fn execute_one(
     read_only: bool,
     authenticated: &AtomicBool,
 ) -> (async_graphql::Response, bool) {
-    if let Err(err) = persisted::resolve(state, &mut request).await {
-        return request_error(err);
-    }
-    let limits = &state.graphql_limits;
-    let parsed = match limits::admit(limits, &state.documents, &mut request) {
-        Ok(parsed) => parsed,
-        Err(refusal) => return request_error(refusal),
+    let admitted = match admit(state, &mut request, read_only, authenticated).await {
+        Ok(admitted) => admitted,
+        Err(err) => return request_error(err),
     };
+    run(state, request, &admitted).await
+}
+
+/// What is checked of an operation before it runs: its document (persisted, parsed, within
+/// the limits), that it names one operation that this transport may run, its variables, its
+/// password checks and its cost. `request` gets the parsed document and the variables'
+/// defaults.
+pub(super) async fn admit(
+    state: &AppState,
+    request: &mut Request,
+    read_only: bool,
+    authenticated: &AtomicBool,
+) -> Result<Admitted, async_graphql::ServerError> {
+    persisted::resolve(state, request).await?;
+    let limits = &state.graphql_limits;
+    let parsed = limits::admit(limits, &state.documents, request)?;
     let Some(op) = reorder::operation(&parsed.doc, request.operation_name.as_deref()) else {
         let message = match &request.operation_name {
             Some(name) => format!("the document has no operation named `{name}`"),
             None => "the document holds several operations: name the one to run in `operationName`"
                 .to_string(),
         };
-        return request_error(limits::with_code(
+        return Err(limits::with_code(
             async_graphql::ServerError::new(message, None),
             "BAD_REQUEST",
             None,
         ));
     };
     if read_only && op.ty != OperationType::Query {
-        return request_error(limits::with_code(
+        return Err(limits::with_code(
             async_graphql::ServerError::new(
                 "mutations and subscriptions are not allowed over GET; use POST",
                 None,
@@ -310,20 +354,26 @@ async fn execute_one(
     // and refuses a request that leaves out a required variable.
     exec::with_defaults(&mut request.variables, &op.variable_definitions);
     if let Some(err) = limits::missing_variable(op, &request.variables) {
-        return request_error(err);
+        return Err(err);
     }
     if let Some(err) = limits::nul_in_input(&parsed, &request.variables) {
-        return request_error(err);
+        return Err(err);
     }
-    if let Err(err) =
-        limits::check_authentications(&parsed.doc, op, &request.variables, authenticated)
-    {
-        return request_error(err);
-    }
+    limits::check_authentications(&parsed.doc, op, &request.variables, authenticated)?;
     let cost = exec::cost::of(&parsed.doc, op, &request.variables);
-    if let Err(err) = limits::check_cost(limits, cost) {
-        return request_error(err);
-    }
+    limits::check_cost(limits, cost)?;
+    let ty = op.ty;
+    Ok(Admitted { parsed, ty, cost })
+}
+
+/// Runs an admitted operation.
+async fn run(
+    state: &AppState,
+    mut request: Request,
+    admitted: &Admitted,
+) -> (async_graphql::Response, bool) {
+    let (parsed, cost) = (&admitted.parsed, admitted.cost);
+    let limits = &state.graphql_limits;
     let variables = request.variables.clone();
     let operation_name = request.operation_name.clone();
     let resolvers = state.executor == ExecutorMode::Resolvers;
@@ -339,12 +389,7 @@ async fn execute_one(
     }
     let mut response = state.schema.execute(request).await;
     limits::give_codes(limits, &mut response);
-    // Errors raised before execution (validation) have no path, and leave no data; an
-    // operation whose every root field was skipped ran, with no data and no error.
-    let ran = response.data != async_graphql::Value::Null
-        || response.errors.is_empty()
-        || response.errors.iter().any(|e| !e.path.is_empty());
-    if !ran {
+    if !ran(&response) {
         return (response, false);
     }
     let operation_name = operation_name.as_deref();
@@ -357,9 +402,10 @@ async fn execute_one(
     (response, true)
 }
 
-/// either name clients give it.
+/// A GraphQL request as clients send it in JSON; a persisted document's id as `documentId` or
+/// `doc_id`, either name clients give it.
 #[derive(serde::Deserialize)]
-struct WireRequest {
+pub(super) struct WireRequest {
     #[serde(default)]
     query: String,
     #[serde(default, rename = "operationName")]

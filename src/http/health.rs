@@ -34,9 +34,13 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
          hypernet_sql_statements_total {}\n\
          # HELP hypernet_db_viewer_switches_total Times a PostgreSQL connection was set for another viewer (row-level security).\n\
          # TYPE hypernet_db_viewer_switches_total counter\n\
-         hypernet_db_viewer_switches_total {}\n",
+         hypernet_db_viewer_switches_total {}\n\
+         # HELP hypernet_subscriptions Subscriptions open on this instance (`/graphql/ws`).\n\
+         # TYPE hypernet_subscriptions gauge\n\
+         hypernet_subscriptions {}\n",
         state.statements.get(),
-        state.statements.viewer_switches()
+        state.statements.viewer_switches(),
+        state.services.feed.subscriptions()
     );
     (
         [(

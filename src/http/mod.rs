@@ -10,6 +10,7 @@ mod negotiate;
 mod paced;
 mod persisted;
 mod uploads;
+mod ws;
 
 use std::sync::Arc;
 
@@ -55,6 +56,10 @@ pub(crate) struct HttpLimits {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub trust_forwarded_for: bool,
+    /// How long a WebSocket client may take to accept a message.
+    pub ws_send_timeout: std::time::Duration,
+    /// How long an instance trusts what it read of a session (WebSockets check theirs as often).
+    pub session_check_secs: u64,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -159,6 +164,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/graphql/ws", get(ws::graphql_ws))
         .route("/graphiql/{name}", get(graphiql::asset))
         .route("/media/{id}/content", get(content::media_content))
         .route(

@@ -12,6 +12,8 @@ use crate::store::changes::Change;
 pub(crate) struct ChangePage {
     pub changes: Vec<Change>,
     pub has_next: bool,
+    /// The user's newest event when the page was read.
+    pub newest: i64,
 }
 
 impl Services {
@@ -45,7 +47,11 @@ impl Services {
         let mut changes = store::changes::page(&self.db, viewer, after, types, limit + 1).await?;
         let has_next = changes.len() as u64 > limit;
         changes.truncate(limit as usize);
-        Ok(ChangePage { changes, has_next })
+        Ok(ChangePage {
+            changes,
+            has_next,
+            newest,
+        })
     }
 
     /// The `seq` of the viewer's newest event: where a client that has just read everything

@@ -13,7 +13,7 @@
 //! | `links`, `graph` | links as objects, graph walks (`traverse`) |
 //! | `integrations` | integrations, their sealed credentials, imports, folder syncs |
 //! | `audit`, `documents` | the audit log; persisted documents |
-//! | `changes` | the change journal, for delta sync |
+//! | `changes`, `feed` | the change journal, for delta sync; the live feed of subscriptions |
 //!
 //! A use-case that writes opens its transaction here and nowhere else; the queries it runs are
 //! `store`'s.
@@ -24,6 +24,7 @@ pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod content;
 pub mod documents;
+pub(crate) mod feed;
 pub(crate) mod graph;
 pub(crate) mod integrations;
 pub(crate) mod links;
@@ -105,6 +106,8 @@ pub struct Services {
     pub(crate) max_persisted_documents: u64,
     /// What this instance last read of the sessions access tokens name.
     pub(crate) open_sessions: sessions::OpenSessions,
+    /// Who follows the change journal live on this instance.
+    pub(crate) feed: std::sync::Arc<feed::Feed>,
 }
 
 impl Services {
@@ -150,6 +153,10 @@ impl Services {
             open_sessions: sessions::OpenSessions::new(Duration::from_secs(
                 config.session_check_secs,
             )),
+            feed: feed::Feed::new(
+                config.ws_max_subscriptions_per_user.max(1),
+                config.ws_max_subscriptions.max(1),
+            ),
         };
         Ok((services, jobs))
     }

@@ -78,6 +78,20 @@ pub(crate) async fn head(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(i6
     })
 }
 
+/// The newest event of each of `users` that has one.
+pub(crate) async fn heads(
+    db: &impl ConnectionTrait,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    let mut q = Sql::new(db.get_database_backend());
+    q.push("SELECT user_id, seq FROM change_heads WHERE ")
+        .in_ids("user_id", users);
+    let rows = db.query_all_raw(q.statement()).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "user_id")?, row.try_get("", "seq")?)))
+        .collect()
+}
+
 /// Trims every user's events recorded before `cutoff`, noting how far each journal was
 /// trimmed (so that older cursors answer `CURSOR_EXPIRED`). Returns the events removed.
 pub(crate) async fn trim(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {

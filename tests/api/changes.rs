@@ -13,7 +13,8 @@ const CHANGES: &str = "query($after: String, $first: Int, $types: [ChangeObjectT
     pageInfo { hasNextPage endCursor }
     edges { cursor node { kind objectType objectId fields at object { __typename id } } } } } }";
 
-async fn cursor(app: &TestApp, token: &str) -> String {
+/// The viewer's `changeCursor`.
+pub async fn cursor(app: &TestApp, token: &str) -> String {
     app.ok("{ viewer { changeCursor } }", json!({}), token)
         .await["viewer"]["changeCursor"]
         .as_str()

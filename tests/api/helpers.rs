@@ -148,12 +148,21 @@ impl TestApp {
         let pool = app.db().clone();
         tokio::spawn(app.run(std::future::pending()));
         TestApp {
+            pool,
+            ..self.elsewhere(address)
+        }
+    }
+
+    /// The server at `address` (started by the test itself, say as another process) on this
+    /// one's database.
+    pub fn elsewhere(&self, address: String) -> Self {
+        TestApp {
             address,
             database_url: self.database_url.clone(),
             owner_database_url: self.owner_database_url.clone(),
             client: self.client.clone(),
             db: self.db.clone(),
-            pool,
+            pool: self.pool.clone(),
             data_dir: tempfile::tempdir().expect("temp dir"),
             _postgres: None,
         }

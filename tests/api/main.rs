@@ -29,6 +29,7 @@ mod rls;
 mod s3;
 mod schema;
 mod sessions;
+mod subscriptions;
 mod tags;
 mod trash;
 mod uploads;

@@ -14,7 +14,7 @@
 //! cost about 18,000; the default limit is 50,000.
 
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, OperationDefinition, OperationType, Selection, SelectionSet,
+    ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
 };
 use async_graphql::{Name, Positioned, Value, Variables};
 
@@ -33,10 +33,7 @@ const ALL_LINK_TYPES: u64 = 4;
 /// The cost of running `op` of `doc` with `variables`.
 pub(crate) fn of(doc: &ExecutableDocument, op: &OperationDefinition, variables: &Variables) -> u64 {
     let info = schema_info();
-    let root = match op.ty {
-        OperationType::Query => info.query.as_str(),
-        _ => info.mutation.as_deref().unwrap_or_default(),
-    };
+    let root = info.root(op.ty);
     Counter {
         doc,
         variables,

@@ -17,6 +17,9 @@
 //!   values as they complete and leaves out a field that failed), and
 //!   [`reorder::merged_mutation`] makes a mutation selected twice under one key one field, so
 //!   that it runs once;
+//! - the subscription root's resolver (`Subscription.changes`), which async-graphql runs as a
+//!   stream; each event it yields is answered here like a root field, with loaders of its
+//!   own (see [`execute_root`]);
 //! - introspection (`__schema`, `__type`): async-graphql answers it from its registry, and
 //!   its resolvers complete at once, so in selection order;
 //! - everything, when the server runs with `HYPERNET_EXECUTOR=resolvers`: the reference the
@@ -49,6 +52,8 @@ pub(crate) use collect::with_defaults;
 pub(crate) use obj::{Out, Record, ToOut};
 
 use crate::config::ExecutorMode;
+use crate::db::{self, Scope};
+use crate::graphql::batch::drive;
 
 use crate::graphql::context::RequestContext;
 use crate::graphql::loaders::Loaders;
@@ -81,7 +86,11 @@ impl<T: OutputType + ToOut> OutputType for Planned<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        if ctx.data_opt::<ExecutorMode>() == Some(&ExecutorMode::Resolvers) {
+        // A subscription's events always run here, each with loaders of its own (see
+        // `execute_root`); `User.changes` is their reference.
+        if ctx.data_opt::<ExecutorMode>() == Some(&ExecutorMode::Resolvers)
+            && ctx.query_env.operation.node.ty != OperationType::Subscription
+        {
             return self.0.resolve(ctx, field).await;
         }
         execute_root(ctx, field, self.0.to_out()).await
@@ -94,10 +103,17 @@ pub(crate) fn schema_info() -> &'static SchemaInfo {
         let mut registry = Registry {
             query_type: crate::graphql::QueryRoot::type_name().into_owned(),
             mutation_type: Some(crate::graphql::MutationRoot::type_name().into_owned()),
+            subscription_type: Some(
+                <crate::graphql::SubscriptionRoot as async_graphql::SubscriptionType>::type_name()
+                    .into_owned(),
+            ),
             ..Registry::default()
         };
         crate::graphql::QueryRoot::create_type_info(&mut registry);
         crate::graphql::MutationRoot::create_type_info(&mut registry);
+        <crate::graphql::SubscriptionRoot as async_graphql::SubscriptionType>::create_type_info(
+            &mut registry,
+        );
         SchemaInfo::from_registry(&registry)
     });
     &INFO
@@ -111,16 +127,21 @@ async fn execute_root(
 ) -> ServerResult<Value> {
     let info = schema_info();
     let env = ctx.query_env;
-    let root_type = match env.operation.node.ty {
-        OperationType::Query => info.query.as_str(),
-        _ => info.mutation.as_deref().unwrap_or_default(),
-    };
+    let root_type = info.root(env.operation.node.ty);
     let services = ctx
         .data::<Arc<Services>>()
         .map_err(|e| e.into_server_error(field.pos))?;
-    let loaders = ctx
-        .data::<Arc<Loaders>>()
-        .map_err(|e| e.into_server_error(field.pos))?;
+    let viewer = ctx.data_opt::<RequestContext>().and_then(|r| r.viewer);
+    // A subscription runs for hours: each event is answered with loaders of its own, so that
+    // it reads the objects as they are now and nothing accumulates between events.
+    let subscription = env.operation.node.ty == OperationType::Subscription;
+    let loaders = match subscription {
+        true => Loaders::new(services.clone(), viewer),
+        false => ctx
+            .data::<Arc<Loaders>>()
+            .map_err(|e| e.into_server_error(field.pos))?
+            .clone(),
+    };
     let key = field.node.response_key().node.as_str();
     let entry = {
         let doc = Document {
@@ -163,9 +184,15 @@ async fn execute_root(
     let cx = Cx {
         services: services.clone(),
         loaders: loaders.clone(),
-        viewer: ctx.data_opt::<RequestContext>().and_then(|r| r.viewer),
+        viewer,
     };
-    let slots = settle(&cx, &entry, vec![out]).await;
+    let slots = match subscription {
+        true => {
+            let settled = drive(&loaders.jobs, settle(&cx, &entry, vec![out]));
+            db::within(Scope::of(viewer), settled).await
+        }
+        false => settle(&cx, &entry, vec![out]).await,
+    };
     // A page of a thousand media is some 100 KB: start big rather than grow to it.
     let mut writer = Writer::new(16 * 1024, Vec::new());
     let written = writer.field(&entry, &slots, 0);

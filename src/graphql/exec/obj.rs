@@ -411,6 +411,24 @@ mod from_types {
         }
     }
 
+    impl ToOut for crate::graphql::subscription::ChangeEvent {
+        fn to_out(&self) -> Out {
+            let edge = super::EdgeRow {
+                node: Obj::Change(self.node.0.clone()),
+                cursor: super::CursorKey::Seq(self.cursor.0),
+                extra: super::EdgeExtra::None,
+            };
+            let page = super::Conn {
+                kind: super::ConnKind::Changes,
+                edges: vec![edge],
+                has_previous: false,
+                has_next: false,
+                total: super::Total::Known(0),
+            };
+            Out::One(Obj::Edge(Arc::new(page), 0))
+        }
+    }
+
     impl ToOut for TraversalValue {
         fn to_out(&self) -> Out {
             let edges = self

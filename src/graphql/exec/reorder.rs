@@ -61,10 +61,7 @@ fn finish(
         return;
     };
     let info = schema_info();
-    let root_type = match op.ty {
-        OperationType::Query => info.query.as_str(),
-        _ => info.mutation.as_deref().unwrap_or_default(),
-    };
+    let root_type = info.root(op.ty);
     let mut pass = Pass {
         info,
         doc: Document {
@@ -366,10 +363,7 @@ pub(crate) fn expand_union_conditions(doc: &mut ExecutableDocument) {
         info,
         fragments: &fragments,
     };
-    let root = |op: &OperationDefinition| match op.ty {
-        OperationType::Query => info.query.clone(),
-        _ => info.mutation.clone().unwrap_or_default(),
-    };
+    let root = |op: &OperationDefinition| info.root(op.ty).to_string();
     match &mut doc.operations {
         DocumentOperations::Single(op) => {
             let ty = root(&op.node);

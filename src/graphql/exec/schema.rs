@@ -37,6 +37,7 @@ pub(crate) struct SchemaInfo {
     types: HashMap<String, TypeInfo>,
     pub query: String,
     pub mutation: Option<String>,
+    pub subscription: Option<String>,
 }
 
 impl SchemaInfo {
@@ -70,6 +71,17 @@ impl SchemaInfo {
             types,
             query: registry.query_type.clone(),
             mutation: registry.mutation_type.clone(),
+            subscription: registry.subscription_type.clone(),
+        }
+    }
+
+    /// The root type of operations of type `ty`.
+    pub(crate) fn root(&self, ty: async_graphql::parser::types::OperationType) -> &str {
+        use async_graphql::parser::types::OperationType;
+        match ty {
+            OperationType::Query => &self.query,
+            OperationType::Mutation => self.mutation.as_deref().unwrap_or_default(),
+            OperationType::Subscription => self.subscription.as_deref().unwrap_or_default(),
         }
     }
 

@@ -1,9 +1,11 @@
-// The client suite's live half (after build.mjs): Apollo Client, Relay and a browser against
-// the servers tests/api/clients.rs started. One JSON line per check; exits 1 if any failed.
+// The client suite's live half (after build.mjs): Apollo Client, Relay, a browser, and
+// subscriptions through graphql-ws and Apollo, against the servers tests/api/clients.rs
+// started. One JSON line per check; exits 1 if any failed.
 import { apollo } from './apollo.js';
 import { browser } from './browser.js';
 import { Suite, readEnv } from './check.js';
 import { relay } from './relay.js';
+import { subscriptions } from './subscriptions.js';
 
 async function main(): Promise<number> {
   const env = readEnv();
@@ -22,6 +24,7 @@ async function main(): Promise<number> {
   }
   await relay(env, suite, expected);
   await browser(env, suite);
+  await subscriptions(env, suite);
   console.error(`client suite: ${suite.verdicts.length - suite.failed} of ${suite.verdicts.length} checks passed`);
   return suite.failed === 0 ? 0 : 1;
 }

@@ -1,0 +1,48 @@
+//! `Subscription`: live updates over `/graphql/ws` (see `http::ws`).
+
+use std::sync::Arc;
+
+use async_graphql::connection::{Edge, EmptyFields};
+use async_graphql::{Context, Result, Subscription};
+use futures_util::{Stream, StreamExt};
+
+use crate::graphql::connection::Cursor;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::exec::Planned;
+use crate::graphql::types::change::{Change, ChangeArgs, ChangeObjectType};
+
+/// An event of the live feed: the edge `User.changes` pages through, whose `cursor` resumes
+/// after it.
+pub(crate) type ChangeEvent = Edge<Cursor<i64>, Change, EmptyFields>;
+
+/// The root of subscriptions.
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The viewer's changes as they commit, each once and in commit order: first those after
+    /// `after` (a cursor of `User.changes`, `User.changeCursor`, or an event of this feed),
+    /// then each new one, with no gap and no repeat between the two. Without `after`, what
+    /// happens from now on. `CURSOR_EXPIRED` when `after` is older than the journal keeps;
+    /// `TOO_MANY_SUBSCRIPTIONS` past the server's caps.
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        types: Option<Vec<ChangeObjectType>>,
+    ) -> Result<impl Stream<Item = Result<Planned<ChangeEvent>>> + use<>> {
+        let viewer = viewer(ctx)?;
+        let args = ChangeArgs::new(after, None, types)?;
+        let events = services(ctx)
+            .follow_changes(viewer, args.after, args.types)
+            .await?;
+        Ok(events.map(|event| match event {
+            Ok(change) => Ok(Planned(Edge::new(
+                Cursor(change.seq),
+                Change(Arc::new(change)),
+            ))),
+            Err(err) => Err(err.into()),
+        }))
+    }
+}

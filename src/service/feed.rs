@@ -1,0 +1,337 @@
+//! The live change feed: who follows which user's change journal on this instance, what wakes
+//! them, and the stream a subscription reads.
+//!
+//! The journal is the truth and a wake-up carries nothing: a follower that is woken reads its
+//! user's journal after its own cursor, so a wake-up lost, doubled or late costs a read, never
+//! an event. Wake-ups come from PostgreSQL's `NOTIFY` on `hypernet_changes` (migration 12: the
+//! payload is the user's id, sent when the change commits, whichever instance made it); on
+//! SQLite, which one process serves, from this process's own commits, with a poll of the
+//! journal's heads every second for writes made outside a transaction or by the CLI.
+//!
+//! A follower holds a [`Ticket`], counted against a per-user and a per-instance cap. Streams
+//! are pulled: nothing is read ahead of what the subscriber takes, so a slow subscriber costs
+//! no memory here (the socket decides how long it may lag, see `http::ws`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::Stream;
+use sea_orm::ConnectionTrait;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::Services;
+use crate::db::{self, Db, Scope};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use crate::store::changes::Change;
+
+/// The channel the journal's trigger notifies (migration 12).
+const CHANNEL: &str = "hypernet_changes";
+/// Events read from the journal at a time.
+const PAGE: u64 = 100;
+/// How often SQLite's journal heads are read when no commit of this process woke the feed.
+const SQLITE_POLL: Duration = Duration::from_secs(1);
+/// How long to wait before listening again after PostgreSQL went away.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+
+/// The followers of this instance, by user.
+pub(crate) struct Feed {
+    state: Mutex<Followers>,
+    max_per_user: usize,
+    max_total: usize,
+    /// Cancelled when the server stops: sockets close with "going away".
+    stopping: CancellationToken,
+}
+
+#[derive(Default)]
+struct Followers {
+    /// Each followed user's wake-up (a counter bumped per wake) and how many follow.
+    users: HashMap<Uuid, (watch::Sender<u64>, usize)>,
+    total: usize,
+}
+
+/// One follower's place in the feed; dropping it leaves.
+pub(crate) struct Ticket {
+    feed: Arc<Feed>,
+    user: Uuid,
+    wake: watch::Receiver<u64>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut state = self.feed.lock();
+        state.total = state.total.saturating_sub(1);
+        if let Some((_, count)) = state.users.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                state.users.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Feed {
+    pub(crate) fn new(max_per_user: usize, max_total: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::default(),
+            max_per_user,
+            max_total,
+            stopping: CancellationToken::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Followers> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A place for a follower of `user`, unless a cap is reached (`TOO_MANY_SUBSCRIPTIONS`).
+    pub(crate) fn join(self: &Arc<Self>, user: Uuid) -> AppResult<Ticket> {
+        let mut state = self.lock();
+        if state.total >= self.max_total {
+            return Err(AppError::TooManySubscriptions(format!(
+                "this server holds its most subscriptions ({}); try again later or elsewhere",
+                self.max_total
+            )));
+        }
+        let (wake, count) = state
+            .users
+            .entry(user)
+            .or_insert_with(|| (watch::channel(0).0, 0));
+        if *count >= self.max_per_user {
+            return Err(AppError::TooManySubscriptions(format!(
+                "you have {} subscriptions open here, the most allowed: close one first",
+                self.max_per_user
+            )));
+        }
+        *count += 1;
+        let wake = wake.subscribe();
+        state.total += 1;
+        Ok(Ticket {
+            feed: self.clone(),
+            user,
+            wake,
+        })
+    }
+
+    /// Tells `user`'s followers that the journal may hold news.
+    pub(crate) fn wake(&self, user: Uuid) {
+        if let Some((wake, _)) = self.lock().users.get(&user) {
+            wake.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Tells every follower to read (after a wake-up may have been missed).
+    pub(crate) fn wake_all(&self) {
+        for (wake, _) in self.lock().users.values() {
+            wake.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    fn followed(&self) -> Vec<Uuid> {
+        self.lock().users.keys().copied().collect()
+    }
+
+    /// Open subscriptions on this instance.
+    pub(crate) fn subscriptions(&self) -> usize {
+        self.lock().total
+    }
+
+    /// Cancelled when the server stops.
+    pub(crate) fn stopping(&self) -> &CancellationToken {
+        &self.stopping
+    }
+
+    /// Starts what wakes this instance's followers: `LISTEN` on PostgreSQL (`database_url`),
+    /// this process's commits and a poll of the heads on SQLite. Runs until [`Feed::stop`].
+    pub(crate) fn start(self: &Arc<Self>, db: Db, database_url: String) {
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            tokio::spawn(listen(self.clone(), database_url));
+        } else {
+            tokio::spawn(watch_commits(self.clone(), db));
+        }
+    }
+
+    /// Stops the wake-ups and tells the sockets to close.
+    pub(crate) fn stop(&self) {
+        self.stopping.cancel();
+    }
+}
+
+/// Wakes followers from PostgreSQL's notifications, listening again (and waking everyone, in
+/// case a notification was lost meanwhile) whenever the connection drops.
+async fn listen(feed: Arc<Feed>, url: String) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut warned = false;
+    while !feed.stopping.is_cancelled() {
+        let listener = async {
+            let mut listener = PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(listener) => listener,
+            Err(err) => {
+                if !warned {
+                    tracing::warn!(error = %err, "cannot listen for changes; retrying");
+                    warned = true;
+                }
+                tokio::time::sleep(RELISTEN_AFTER).await;
+                continue;
+            }
+        };
+        warned = false;
+        feed.wake_all();
+        loop {
+            let next = tokio::select! {
+                () = feed.stopping.cancelled() => return,
+                next = listener.try_recv() => next,
+            };
+            match next {
+                Ok(Some(note)) => match note.payload().parse::<Uuid>() {
+                    Ok(user) => feed.wake(user),
+                    Err(_) => feed.wake_all(),
+                },
+                // The connection closed; the next call connects and listens again.
+                Ok(None) => feed.wake_all(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "lost the change notifications; listening again");
+                    feed.wake_all();
+                    tokio::time::sleep(RELISTEN_AFTER).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Wakes the followers of the users whose journal head moved, read after each commit of this
+/// process (and every [`SQLITE_POLL`]).
+async fn watch_commits(feed: Arc<Feed>, db: Db) {
+    let mut heads: HashMap<Uuid, i64> = HashMap::new();
+    loop {
+        tokio::select! {
+            () = feed.stopping.cancelled() => return,
+            () = db.commits().next() => {}
+            () = tokio::time::sleep(SQLITE_POLL) => {}
+        }
+        let users = feed.followed();
+        heads.retain(|user, _| users.contains(user));
+        if users.is_empty() {
+            continue;
+        }
+        match db::as_system(store::changes::heads(&db, &users)).await {
+            Ok(now) => {
+                for (user, seq) in now {
+                    if heads.insert(user, seq) != Some(seq) {
+                        feed.wake(user);
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not read the change journal's heads"),
+        }
+    }
+}
+
+/// Where a subscription is in its user's journal.
+struct Follow {
+    services: Arc<Services>,
+    viewer: Uuid,
+    types: Option<Vec<String>>,
+    /// The last event read (or skipped by `types`).
+    position: i64,
+    /// Read and not yet taken.
+    ready: VecDeque<Change>,
+    /// Whether the journal may hold events after `position` not read yet.
+    behind: bool,
+    ticket: Ticket,
+    failed: bool,
+}
+
+impl Services {
+    /// The viewer's events after `after` (a cursor; `None`: from now on), then each new one as
+    /// it commits, each once and in order. Fails at once with `CURSOR_EXPIRED` for a cursor
+    /// older than the journal keeps, `TOO_MANY_SUBSCRIPTIONS` past a cap; an error later (the
+    /// subscriber fell so far behind that the journal was trimmed past it, the database went
+    /// away) is the stream's last item.
+    pub(crate) async fn follow_changes(
+        self: &Arc<Self>,
+        viewer: Uuid,
+        after: Option<i64>,
+        types: Option<Vec<String>>,
+    ) -> AppResult<impl Stream<Item = AppResult<Change>> + Send + use<>> {
+        let mut ticket = self.feed.join(viewer)?;
+        ticket.wake.borrow_and_update();
+        let mut follow = Follow {
+            services: self.clone(),
+            viewer,
+            types,
+            position: 0,
+            ready: VecDeque::new(),
+            behind: true,
+            ticket,
+            failed: false,
+        };
+        match after {
+            Some(after) => {
+                follow.position = after;
+                follow.read().await?;
+            }
+            None => {
+                let now = db::within(Scope::User(viewer), self.change_cursor(viewer));
+                follow.position = now.await?;
+                follow.behind = false;
+            }
+        }
+        Ok(futures_util::stream::unfold(
+            follow,
+            |mut follow| async move { follow.next().await.map(|item| (item, follow)) },
+        ))
+    }
+}
+
+impl Follow {
+    /// Reads the next page after `position`.
+    async fn read(&mut self) -> AppResult<()> {
+        // Whatever wakes the feed from here on is news to this read's successor.
+        self.ticket.wake.borrow_and_update();
+        let page = self.services.changes(
+            self.viewer,
+            Some(self.position),
+            self.types.as_deref(),
+            PAGE,
+        );
+        let page = db::within(Scope::User(self.viewer), page).await?;
+        if let Some(last) = page.changes.last() {
+            self.position = last.seq;
+        }
+        if !page.has_next {
+            // Events up to the head read before the page are all committed and were all
+            // read: those `types` left out need not be read again.
+            self.position = self.position.max(page.newest);
+        }
+        self.behind = page.has_next;
+        self.ready.extend(page.changes);
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Option<AppResult<Change>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(change) = self.ready.pop_front() {
+                return Some(Ok(change));
+            }
+            if !self.behind && self.ticket.wake.changed().await.is_err() {
+                return None;
+            }
+            if let Err(err) = self.read().await {
+                self.failed = true;
+                return Some(Err(err));
+            }
+        }
+    }
+}

@@ -1,0 +1,649 @@
+//! Subscriptions at `/graphql/ws` (graphql-transport-ws): `changes(after:)` replays and then
+//! streams with no gap or repeat while writers go on, each event answered as `User.changes`
+//! answers it (the oracle), nobody else's events, the protocol's close codes, sessions that
+//! end, the caps, slow subscribers, and (on PostgreSQL) a change made by another server
+//! process reaching a subscriber of this one.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::changes::cursor;
+use crate::helpers::{PASSWORD, TestApp};
+use crate::ordered::Json;
+
+/// What each test selects of an event.
+const EVENT: &str = "cursor node { kind objectType objectId fields \
+     object { __typename id ... on Album { name } ... on Media { filename } } }";
+
+fn subscription() -> String {
+    format!(
+        "subscription($after: String, $types: [ChangeObjectType!]) {{ \
+         changes(after: $after, types: $types) {{ {EVENT} }} }}"
+    )
+}
+
+/// A graphql-transport-ws client.
+pub struct Ws {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Ws {
+    /// Opens `/graphql/ws` offering `protocol` (none: `None`); nothing sent yet.
+    pub async fn open_with(app: &TestApp, protocol: Option<&str>) -> Self {
+        let url = app.url("/graphql/ws").replacen("http://", "ws://", 1);
+        let mut request = url.into_client_request().unwrap();
+        if let Some(protocol) = protocol {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect to /graphql/ws");
+        Self { socket }
+    }
+
+    pub async fn open(app: &TestApp) -> Self {
+        Self::open_with(app, Some("graphql-transport-ws")).await
+    }
+
+    /// Opens and initialises a connection with `token` (anonymous: `None`).
+    pub async fn connect(app: &TestApp, token: Option<&str>) -> Self {
+        let mut ws = Self::open(app).await;
+        let payload = match token {
+            Some(token) => json!({ "authorization": format!("Bearer {token}") }),
+            None => json!({}),
+        };
+        ws.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        let ack = ws.next().await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        ws
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.send_text(message.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "type": "subscribe", "id": id,
+            "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next message as text, or `{"close":code,"reason":…}` when the server closed.
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .expect("a message within 20 s");
+            match message {
+                Some(Ok(Message::Text(text))) => return text.to_string(),
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()));
+                    return json!({ "close": code, "reason": reason }).to_string();
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return json!({ "close": "eof" }).to_string(),
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Value {
+        serde_json::from_str(&self.next_text().await).unwrap()
+    }
+
+    /// The server's close code (after whatever else it sends).
+    pub async fn closed(&mut self) -> Value {
+        loop {
+            let message = self.next().await;
+            if message.get("close").is_some() {
+                return message["close"].clone();
+            }
+        }
+    }
+
+    /// Whether nothing arrives for `ms` milliseconds.
+    pub async fn quiet(&mut self, ms: u64) -> bool {
+        tokio::time::timeout(Duration::from_millis(ms), self.socket.next())
+            .await
+            .is_err()
+    }
+
+    /// The next `n` events of operation `id`, as the server wrote them (`payload`).
+    pub async fn events(&mut self, id: &str, n: usize) -> Vec<Json> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let text = self.next_text().await;
+            let message = Json::parse(&text);
+            assert_eq!(message.at("type").as_str(), Some("next"), "{text}");
+            assert_eq!(message.at("id").as_str(), Some(id), "{text}");
+            assert_eq!(message.at("payload").keys(), ["data"], "{text}");
+            out.push(message.at("payload.data.changes").clone());
+        }
+        out
+    }
+}
+
+/// `User.changes(after:)` with the same selection as the subscription, every edge.
+async fn journal(app: &TestApp, token: &str, after: &str) -> Vec<Json> {
+    let query = format!(
+        "query($after: String) {{ viewer {{ changes(after: $after, first: 100) {{ \
+         pageInfo {{ hasNextPage }} edges {{ {EVENT} }} }} }} }}"
+    );
+    let res = app
+        .gql_ordered(&query, json!({ "after": after }), Some(token))
+        .await;
+    let conn = res.at("data.viewer.changes");
+    assert_eq!(conn.at("pageInfo.hasNextPage"), &Json::Bool(false), "{res}");
+    match conn.at("edges") {
+        Json::Array(edges) => edges.clone(),
+        other => panic!("no edges: {other}"),
+    }
+}
+
+async fn rename(app: &TestApp, token: &str, album: &str, name: &str) {
+    app.ok(
+        "mutation($id: ID!, $name: String!) { updateAlbum(input: { id: $id, name: $name }) { album { id } } }",
+        json!({ "id": album, "name": name }),
+        token,
+    )
+    .await;
+}
+
+/// The event's node without `object` (which is the object as it is when the event is sent).
+fn without_object(event: &Json) -> String {
+    let mut event = event.clone();
+    if let Json::Object(fields) = &mut event
+        && let Some((_, Json::Object(node))) = fields.iter_mut().find(|(k, _)| k == "node")
+    {
+        node.retain(|(k, _)| k != "object");
+    }
+    event.to_string()
+}
+
+#[tokio::test]
+async fn a_subscription_replays_then_streams_while_writers_go_on_each_event_once_in_order() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let t = &ann.access_token;
+    let start = cursor(&app, t).await;
+    let album = app.create_album(t, "Day 0").await;
+    const RENAMES: usize = 30;
+
+    // The subscriber joins while the writer is at work: some events are replayed, the rest
+    // arrive live, and the switch between the two loses and repeats nothing.
+    let mut ws = Ws::connect(&app, Some(t)).await;
+    let writer = async {
+        for i in 1..=RENAMES {
+            rename(&app, t, &album, &format!("Day {i}")).await;
+        }
+    };
+    let reader = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        ws.subscribe("live", &subscription(), json!({ "after": start }))
+            .await;
+        ws.events("live", RENAMES + 1).await
+    };
+    let ((), live) = tokio::join!(writer, reader);
+    assert!(ws.quiet(500).await, "an event came twice");
+    let journal_now = journal(&app, t, &start).await;
+    assert_eq!(live.len(), journal_now.len());
+    for (event, edge) in live.iter().zip(&journal_now) {
+        assert_eq!(without_object(event), without_object(edge));
+    }
+    let last = live.last().unwrap();
+    assert_eq!(last.at("node.kind").as_str(), Some("UPDATED"));
+    assert_eq!(
+        last.at("node.object.name").as_str(),
+        Some(format!("Day {RENAMES}").as_str())
+    );
+
+    // The oracle: with nothing being written, a replay answers each event exactly as
+    // `User.changes` answers its edge, as text.
+    ws.subscribe("replay", &subscription(), json!({ "after": start }))
+        .await;
+    let replay = ws.events("replay", journal_now.len()).await;
+    for (event, edge) in replay.iter().zip(&journal_now) {
+        assert_eq!(event.to_string(), edge.to_string());
+    }
+
+    // Without `after`, only what happens from now on; `types` filters.
+    ws.subscribe(
+        "albums",
+        &subscription(),
+        json!({ "types": ["ALBUM"], "after": null }),
+    )
+    .await;
+    ws.subscribe("media", &subscription(), json!({ "types": ["MEDIA"] }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rename(&app, t, &album, "Now").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let now = Json::parse(&ws.next_text().await);
+        assert_eq!(
+            now.at("payload.data.changes.node.object.name").as_str(),
+            Some("Now")
+        );
+        ids.push(now.at("id").as_str().unwrap().to_string());
+    }
+    ids.sort();
+    assert_eq!(ids, ["albums", "live", "replay"]);
+    assert!(
+        ws.quiet(300).await,
+        "the media-only subscription got something"
+    );
+}
+
+#[tokio::test]
+async fn nobody_receives_another_users_changes() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let mut bob_ws = Ws::connect(&app, Some(&bob.access_token)).await;
+    bob_ws.subscribe("bob", &subscription(), json!({})).await;
+    // Bob's cursor at the start of his journal replays his own account's events only.
+    bob_ws
+        .subscribe(
+            "bob-all",
+            &subscription(),
+            json!({ "after": cursor_zero() }),
+        )
+        .await;
+    let own = bob_ws.events("bob-all", 1).await;
+    assert_eq!(own[0].at("node.objectType").as_str(), Some("USER"));
+    assert_eq!(own[0].at("node.objectId").as_str(), Some(bob.id.as_str()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let album = app.create_album(&ann.access_token, "Ann's").await;
+    rename(&app, &ann.access_token, &album, "Ann's too").await;
+    app.photos(&ann.access_token, 1).await;
+    assert!(bob_ws.quiet(1500).await, "Bob received Ann's changes");
+
+    // Bob's own change reaches both of his subscriptions, and it is his.
+    let bobs = app.create_album(&bob.access_token, "Bob's").await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let message = bob_ws.next().await;
+        assert_eq!(
+            message["payload"]["data"]["changes"]["node"]["objectId"],
+            bobs
+        );
+        got.push(message["id"].as_str().unwrap().to_string());
+    }
+    got.sort();
+    assert_eq!(got, ["bob", "bob-all"]);
+}
+
+/// Waits for the server to hold no subscription (it lets go of a closed socket's at once).
+async fn all_closed(app: &TestApp, what: &str) {
+    for _ in 0..50 {
+        if app.metric("hypernet_subscriptions").await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}");
+}
+
+/// The cursor before a journal's first event.
+fn cursor_zero() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("0")
+}
+
+#[tokio::test]
+async fn the_protocol_is_kept_and_broken_clients_are_closed_with_its_codes() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let t = &ann.access_token;
+
+    let mut ws = Ws::open_with(&app, None).await;
+    assert_eq!(ws.closed().await, 4406, "no subprotocol");
+
+    let mut ws = Ws::open(&app).await;
+    ws.subscribe("1", "{ viewer { id } }", json!({})).await;
+    assert_eq!(ws.closed().await, 4401, "subscribe before connection_init");
+
+    let mut ws = Ws::open(&app).await;
+    ws.send(json!({ "type": "connection_init", "payload": { "accessToken": "nope" } }))
+        .await;
+    assert_eq!(ws.closed().await, 4403, "a bad token");
+
+    let mut ws = Ws::open(&app).await;
+    ws.send_text("not json".into()).await;
+    assert_eq!(ws.closed().await, 4400);
+
+    let mut ws = Ws::connect(&app, Some(t)).await;
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(ws.closed().await, 4429, "a second connection_init");
+
+    // Queries and mutations run as over HTTP: `next`, then `complete`.
+    let mut ws = Ws::connect(&app, Some(t)).await;
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next().await["type"], "pong");
+    ws.subscribe("q", "{ viewer { email } }", json!({})).await;
+    assert_eq!(
+        ws.next_text().await,
+        r#"{"type":"next","id":"q","payload":{"data":{"viewer":{"email":"ann@example.com"}},"extensions":{"cost":{"requested":1,"limit":50000}}}}"#
+    );
+    assert_eq!(ws.next().await, json!({ "type": "complete", "id": "q" }));
+    ws.subscribe(
+        "m",
+        "mutation { createAlbum(input: { name: \"By socket\" }) { album { name } } }",
+        json!({}),
+    )
+    .await;
+    let created = ws.next().await;
+    assert_eq!(
+        created["payload"]["data"]["createAlbum"]["album"]["name"], "By socket",
+        "{created}"
+    );
+    assert_eq!(ws.next().await["type"], "complete");
+    // Refused before it runs: `error`, and no `complete`.
+    ws.subscribe("bad", "{ viewer { nope } }", json!({})).await;
+    let refused = ws.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "bad");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    ws.subscribe("cursor", &subscription(), json!({ "after": "garbage" }))
+        .await;
+    let garbage = ws.next().await;
+    assert_eq!(
+        garbage["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{garbage}"
+    );
+    assert_eq!(ws.next().await["type"], "complete");
+
+    // A subscription the client completes sends nothing more; its id may be used again.
+    ws.subscribe("s", &subscription(), json!({})).await;
+    ws.subscribe("s", &subscription(), json!({})).await;
+    assert_eq!(ws.closed().await, 4409, "an id in use");
+
+    let mut ws = Ws::connect(&app, Some(t)).await;
+    ws.subscribe("s", &subscription(), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.send(json!({ "type": "complete", "id": "s" })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.create_album(t, "Unseen").await;
+    assert!(ws.quiet(1500).await, "a completed subscription went on");
+    ws.subscribe("s", &subscription(), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let seen = app.create_album(t, "Seen").await;
+    let event = ws.next().await;
+    assert_eq!(event["id"], "s");
+    assert_eq!(
+        event["payload"]["data"]["changes"]["node"]["objectId"],
+        seen
+    );
+
+    // Anonymous connections may run what needs no sign-in; a subscription needs one.
+    let mut anon = Ws::connect(&app, None).await;
+    anon.subscribe("a", &subscription(), json!({})).await;
+    let refused = anon.next().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+    assert_eq!(anon.next().await["type"], "complete");
+}
+
+#[tokio::test]
+async fn a_connection_closes_when_its_session_ends_and_a_ping_renews_its_token() {
+    let app = TestApp::spawn_with(|c| c.session_check_secs = 1).await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let mut ws = Ws::connect(&app, Some(&ann.access_token)).await;
+    ws.subscribe("s", &subscription(), json!({})).await;
+
+    // Another token of Ann's renews the connection; Bob's closes it.
+    let again = app.login("ann@example.com", PASSWORD).await;
+    let renewed = again["data"]["login"]["accessToken"].as_str().unwrap();
+    ws.send(json!({ "type": "ping", "payload": { "accessToken": renewed } }))
+        .await;
+    assert_eq!(ws.next().await["type"], "pong");
+    let mut other = Ws::connect(&app, Some(&ann.access_token)).await;
+    other
+        .send(json!({ "type": "ping", "payload": { "accessToken": bob.access_token } }))
+        .await;
+    assert_eq!(other.closed().await, 4403);
+
+    // logoutAll ends every session of Ann's: the socket closes within the check interval.
+    let res = app
+        .gql(
+            "mutation { logoutAll { revokedSessions } }",
+            json!({}),
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(res["data"]["logoutAll"]["revokedSessions"], 2, "{res}");
+    let started = std::time::Instant::now();
+    assert_eq!(ws.closed().await, 4403);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let mut late = Ws::open(&app).await;
+    late.send(json!({ "type": "connection_init",
+        "payload": { "authorization": format!("Bearer {}", ann.access_token) } }))
+        .await;
+    assert_eq!(late.closed().await, 4403, "a token of an ended session");
+}
+
+#[tokio::test]
+async fn subscriptions_are_capped_per_user_and_counted() {
+    let app = TestApp::spawn_with(|c| c.ws_max_subscriptions_per_user = 2).await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let mut ws = Ws::connect(&app, Some(&ann.access_token)).await;
+    ws.subscribe("1", &subscription(), json!({})).await;
+    ws.subscribe("2", &subscription(), json!({})).await;
+    ws.subscribe("3", &subscription(), json!({})).await;
+    let refused = ws.next().await;
+    assert_eq!(refused["id"], "3");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS",
+        "{refused}"
+    );
+    assert_eq!(ws.next().await, json!({ "type": "complete", "id": "3" }));
+    assert_eq!(app.metric("hypernet_subscriptions").await, 2);
+
+    // Bob has caps of his own.
+    let mut bob_ws = Ws::connect(&app, Some(&bob.access_token)).await;
+    bob_ws.subscribe("b", &subscription(), json!({})).await;
+
+    // Completing one frees its place.
+    ws.send(json!({ "type": "complete", "id": "1" })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ws.subscribe("4", &subscription(), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let album = app.create_album(&ann.access_token, "Counted").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let event = ws.next().await;
+        assert_eq!(
+            event["payload"]["data"]["changes"]["node"]["objectId"],
+            album
+        );
+        ids.push(event["id"].as_str().unwrap().to_string());
+    }
+    ids.sort();
+    assert_eq!(ids, ["2", "4"]);
+    assert_eq!(app.metric("hypernet_subscriptions").await, 3);
+    drop(ws);
+    drop(bob_ws);
+    all_closed(&app, "closed sockets still hold subscriptions").await;
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
+    let app = TestApp::spawn_with(|c| c.ws_send_timeout_secs = 1).await;
+    let ann = app.register("ann@example.com").await;
+    let t = &ann.access_token;
+    let album = app.create_album(t, "Big").await;
+    let album_id = album.clone();
+    // A socket that reads little: a small receive buffer, and nobody reading it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket
+        .connect(app.address.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    let mut request = app
+        .url("/graphql/ws")
+        .replacen("http://", "ws://", 1)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let mut ws = Ws { socket };
+    ws.send(json!({ "type": "connection_init", "payload": { "accessToken": t } }))
+        .await;
+    assert_eq!(ws.next().await["type"], "connection_ack");
+    ws.subscribe(
+        "s",
+        "subscription { changes { cursor node { object { ... on Album { description } } } } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Some 4 MB of events, more than the sockets between us hold.
+    const WRITES: usize = 500;
+    let description = "x".repeat(8000);
+    for i in 0..WRITES {
+        app.ok(
+            "mutation($id: ID!, $d: String!) { updateAlbum(input: { id: $id, description: $d }) { album { id } } }",
+            json!({ "id": album_id, "d": format!("{i}{description}") }),
+            t,
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The server gave up on it: reading now finds the stream ends before every event came.
+    let mut received = 0;
+    let close = loop {
+        let message = ws.next().await;
+        if message.get("close").is_some() {
+            break message["close"].clone();
+        }
+        received += 1;
+    };
+    assert!(
+        received < WRITES,
+        "every event was buffered for a client that did not read"
+    );
+    assert!(close == 1013 || close == "eof", "closed with {close}");
+    all_closed(&app, "the slow subscriber's subscription is still open").await;
+}
+
+/// Two server processes on one PostgreSQL: the test's own server and `hypernet serve` as a
+/// child process, on the same database and data directory (so the same signing secret).
+#[tokio::test]
+async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        // One process serves a SQLite database; its own commits wake its subscribers.
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.database_url)
+        .envs(app.owner_env())
+        .env("HYPERNET_DATA_DIR", app.data_dir.path())
+        .env("HYPERNET_BIND", format!("127.0.0.1:{port}"))
+        .env("HYPERNET_REGISTRATION", "open")
+        .env("HYPERNET_MAINTENANCE_INTERVAL_SECS", "0")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start a second server process");
+    let second = app.elsewhere(format!("http://127.0.0.1:{port}"));
+    let mut up = false;
+    for _ in 0..200 {
+        if let Ok(res) = app.client.get(second.url("/healthz")).send().await
+            && res.status().is_success()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the second server did not start");
+
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let t = &ann.access_token;
+    let start = cursor(&app, t).await;
+    let mut here = Ws::connect(&app, Some(t)).await;
+    here.subscribe("s", &subscription(), json!({ "after": start }))
+        .await;
+    let mut bob_there = Ws::connect(&second, Some(&bob.access_token)).await;
+    bob_there.subscribe("b", &subscription(), json!({})).await;
+    let mut there = Ws::connect(&second, Some(t)).await;
+    there.subscribe("s", &subscription(), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Made on the second process, seen on the first; and the other way round.
+    let album = second.create_album(t, "From the second").await;
+    let event = here.events("s", 1).await.remove(0);
+    assert_eq!(event.at("node.objectId").as_str(), Some(album.as_str()));
+    let seen_there = there.events("s", 1).await.remove(0);
+    assert_eq!(
+        seen_there.at("node.objectId").as_str(),
+        Some(album.as_str())
+    );
+    rename(&app, t, &album, "Renamed on the first").await;
+    let renamed = there.events("s", 1).await.remove(0);
+    assert_eq!(
+        renamed.at("node.object.name").as_str(),
+        Some("Renamed on the first")
+    );
+    let last = here.events("s", 1).await.remove(0);
+
+    // Disconnected, writes go on; resumed with the last cursor, exactly what was missed.
+    drop(here);
+    for i in 0..3 {
+        rename(&second, t, &album, &format!("Missed {i}")).await;
+    }
+    let mut resumed = Ws::connect(&app, Some(t)).await;
+    let after = last.at("cursor").as_str().unwrap().to_string();
+    resumed
+        .subscribe("r", &subscription(), json!({ "after": after }))
+        .await;
+    let missed = resumed.events("r", 3).await;
+    let names: Vec<_> = missed
+        .iter()
+        .map(|e| e.at("node.fields").to_string())
+        .collect();
+    assert_eq!(names, vec![r#"["name"]"#; 3]);
+    assert_eq!(missed[2].at("node.object.name").as_str(), Some("Missed 2"));
+    assert!(resumed.quiet(500).await, "more than what was missed");
+    assert!(bob_there.quiet(200).await, "Bob received Ann's changes");
+    child.kill().await.ok();
+}
