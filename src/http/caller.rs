@@ -45,6 +45,26 @@ pub(crate) async fn request_context(
     }
 }
 
+/// The caller as far as the headers tell without a token: the client and the base URL (a
+/// WebSocket's, whose token comes later).
+pub(super) fn anonymous_context(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> RequestContext {
+    RequestContext {
+        viewer: None,
+        bad_token: false,
+        session_unchecked: false,
+        client: client_info(headers, peer, state.limits.trust_forwarded_for),
+        base_url: base_url(
+            &state.services.public_url,
+            headers,
+            state.limits.trust_forwarded_for,
+        ),
+    }
+}
+
 /// The configured public URL, else the scheme and host the request came to (from a trusted
 /// proxy's `X-Forwarded-Proto` / `X-Forwarded-Host` when there is one).
 fn base_url(public_url: &str, headers: &HeaderMap, trust_forwarded: bool) -> String {

@@ -42,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::AppState;
-use super::caller::{bearer_token, request_context};
+use super::caller::{anonymous_context, bearer_token};
 use super::graphql::{self as http_graphql, WireRequest};
 use crate::db::{self, Scope};
 use crate::graphql::context::RequestContext;
@@ -57,7 +57,7 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const READY: usize = 8;
 /// The socket's read buffer: the client's messages are small (tungstenite's default, 128 KiB,
 /// would be most of an idle subscriber's memory).
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 /// How long a closing frame may take to go out.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -87,7 +87,11 @@ pub(crate) async fn graphql_ws(
             send_close(&mut socket, close(4406, reason)).await;
             return;
         }
-        serve(state, headers, peer, socket).await;
+        // What the connection needs of the upgrade request; the headers themselves go.
+        let base = anonymous_context(&state, &headers, Some(peer));
+        let token = bearer_token(&headers).map(str::to_string);
+        drop(headers);
+        serve(state, base, token, socket).await;
     })
 }
 
@@ -130,24 +134,30 @@ struct Session {
 
 struct Connection {
     state: AppState,
-    headers: HeaderMap,
-    peer: SocketAddr,
+    /// The caller before `connection_init`: the client and the base URL.
+    base: RequestContext,
+    /// The upgrade request's bearer token, if any.
+    header_token: Option<String>,
     /// The caller, once `connection_init` is accepted.
     ctx: Option<RequestContext>,
     session: Option<Session>,
     /// Operations running, by id: their generation and what stops them.
     operations: HashMap<String, (u64, CancellationToken)>,
     generation: u64,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Box<Event>>,
 }
 
 impl Connection {
-    fn new(state: AppState, headers: HeaderMap, peer: SocketAddr) -> (Self, mpsc::Receiver<Event>) {
+    fn new(
+        state: AppState,
+        base: RequestContext,
+        header_token: Option<String>,
+    ) -> (Self, mpsc::Receiver<Box<Event>>) {
         let (events, ready) = mpsc::channel(READY);
         let connection = Self {
             state,
-            headers,
-            peer,
+            base,
+            header_token,
             ctx: None,
             session: None,
             operations: HashMap::new(),
@@ -159,8 +169,13 @@ impl Connection {
 }
 
 /// Serves one socket until it closes, then stops its operations.
-async fn serve(state: AppState, headers: HeaderMap, peer: SocketAddr, mut socket: WebSocket) {
-    let (mut connection, mut ready) = Connection::new(state, headers, peer);
+async fn serve(
+    state: AppState,
+    base: RequestContext,
+    header_token: Option<String>,
+    mut socket: WebSocket,
+) {
+    let (mut connection, mut ready) = Connection::new(state, base, header_token);
     let closing = connection.run(&mut socket, &mut ready).await;
     for (_, (_, stop)) in connection.operations.drain() {
         stop.cancel();
@@ -179,7 +194,7 @@ impl Connection {
     async fn run(
         &mut self,
         socket: &mut WebSocket,
-        ready: &mut mpsc::Receiver<Event>,
+        ready: &mut mpsc::Receiver<Box<Event>>,
     ) -> Option<Close> {
         let send_timeout = self.state.limits.ws_send_timeout;
         let check_every = self.state.limits.session_check_secs.clamp(1, 30);
@@ -188,14 +203,17 @@ impl Connection {
         let init_by = tokio::time::Instant::now() + INIT_TIMEOUT;
         let stopping = self.state.services.feed.stopping().clone();
         loop {
+            // Until `connection_init`, then until the token expires (anonymous: none).
             let deadline = match (&self.ctx, &self.session) {
-                (None, _) => init_by,
-                (Some(_), Some(session)) => instant_of(session.until),
-                (Some(_), None) => init_by + Duration::from_secs(100 * 365 * 24 * 3600),
+                (None, _) => Some(init_by),
+                (Some(_), Some(session)) => Some(instant_of(session.until)),
+                (Some(_), None) => None,
             };
             let out = tokio::select! {
                 incoming = socket.recv() => match incoming {
-                    Some(Ok(Message::Text(text))) => match self.receive(text.as_str()).await {
+                    // Boxed, as below: what a message sets off (a session check, an
+                    // operation's start) is large and brief, and the connection lives long.
+                    Some(Ok(Message::Text(text))) => match Box::pin(self.receive(text.as_str())).await {
                         Ok(reply) => reply,
                         Err(closing) => return Some(closing),
                     },
@@ -205,15 +223,15 @@ impl Connection {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
                 },
-                Some(event) = ready.recv() => self.deliver(event),
-                () = tokio::time::sleep_until(deadline) => {
+                Some(event) = ready.recv() => self.deliver(*event),
+                () = tokio::time::sleep_until(deadline.unwrap_or(init_by)), if deadline.is_some() => {
                     return Some(match self.ctx {
                         None => close(4408, "Connection initialisation timeout"),
                         Some(_) => close(4403, "the access token expired: connect again with a new one"),
                     });
                 }
                 _ = check.tick(), if self.session.is_some() => {
-                    if let Err(closing) = self.check_session().await {
+                    if let Err(closing) = Box::pin(self.check_session()).await {
                         return Some(closing);
                     }
                     None
@@ -290,16 +308,14 @@ impl Connection {
     /// Accepts `connection_init`: the caller, from the payload's token or the upgrade
     /// request's.
     async fn init(&mut self, payload: Option<serde_json::Value>) -> Result<(), Close> {
-        let mut ctx = request_context(&self.state, &self.headers, Some(self.peer)).await;
+        let mut ctx = self.base.clone();
         let token = match payload.as_ref().and_then(token_of) {
             Some(token) => Some(token),
-            None => bearer_token(&self.headers).map(str::to_string),
+            None => self.header_token.clone(),
         };
         if let Some(token) = token {
             let session = self.authenticate(&token).await?;
             ctx.viewer = Some(session.user);
-            ctx.bad_token = false;
-            ctx.session_unchecked = false;
             self.session = Some(session);
         }
         self.ctx = Some(ctx);
@@ -397,25 +413,33 @@ struct Operation {
     state: AppState,
     id: String,
     generation: u64,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Box<Event>>,
     stop: CancellationToken,
 }
 
 impl Operation {
     async fn run(self, ctx: RequestContext, mut request: Request) {
         let authenticated = AtomicBool::new(false);
-        let admitted =
-            match http_graphql::admit(&self.state, &mut request, false, &authenticated).await {
-                Ok(admitted) => admitted,
-                Err(err) => {
-                    return self
-                        .send(Event::Error(self.id(), self.generation, vec![err]))
-                        .await;
-                }
-            };
+        // The checks and a query's execution are boxed: a subscription's task keeps only what
+        // its stream needs while it waits for events.
+        let admitted = match Box::pin(http_graphql::admit(
+            &self.state,
+            &mut request,
+            false,
+            &authenticated,
+        ))
+        .await
+        {
+            Ok(admitted) => admitted,
+            Err(err) => {
+                return self
+                    .send(Event::Error(self.id(), self.generation, vec![err]))
+                    .await;
+            }
+        };
         if admitted.ty != OperationType::Subscription {
             let execution = http_graphql::execute_admitted(&self.state, ctx, request, &admitted);
-            let (response, ran) = execution.await;
+            let (response, ran) = Box::pin(execution).await;
             if !ran {
                 let errors = response.errors;
                 return self
@@ -468,14 +492,14 @@ impl Operation {
         let event = Event::Next(self.id(), self.generation, body);
         tokio::select! {
             () = self.stop.cancelled() => false,
-            sent = self.events.send(event) => sent.is_ok(),
+            sent = self.events.send(Box::new(event)) => sent.is_ok(),
         }
     }
 
     async fn send(&self, event: Event) {
         tokio::select! {
             () = self.stop.cancelled() => {}
-            _ = self.events.send(event) => {}
+            _ = self.events.send(Box::new(event)) => {}
         }
     }
 }

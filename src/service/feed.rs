@@ -335,3 +335,44 @@ impl Follow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_count_against_both_caps_until_dropped() {
+        let feed = Feed::new(2, 3);
+        let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let a1 = feed.join(ann).unwrap();
+        let a2 = feed.join(ann).unwrap();
+        let err = feed.join(ann).err().expect("a third of Ann's");
+        assert_eq!(err.code(), "TOO_MANY_SUBSCRIPTIONS");
+        let b1 = feed.join(bob).unwrap();
+        assert_eq!(feed.subscriptions(), 3);
+        assert!(feed.join(Uuid::now_v7()).is_err(), "the instance's cap");
+        drop(a1);
+        let a3 = feed.join(ann).unwrap();
+        drop((a2, a3, b1));
+        assert_eq!(feed.subscriptions(), 0);
+        assert!(
+            feed.lock().users.is_empty(),
+            "a user nobody follows is forgotten"
+        );
+    }
+
+    #[test]
+    fn a_wake_reaches_the_users_followers_only() {
+        let feed = Feed::new(5, 10);
+        let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut a = feed.join(ann).unwrap();
+        let mut b = feed.join(bob).unwrap();
+        a.wake.borrow_and_update();
+        b.wake.borrow_and_update();
+        feed.wake(ann);
+        assert!(a.wake.has_changed().unwrap());
+        assert!(!b.wake.has_changed().unwrap());
+        feed.wake_all();
+        assert!(b.wake.has_changed().unwrap());
+    }
+}

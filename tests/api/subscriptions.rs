@@ -86,10 +86,14 @@ impl Ws {
 
     /// The next message as text, or `{"close":code,"reason":…}` when the server closed.
     pub async fn next_text(&mut self) -> String {
+        self.next_text_within(Duration::from_secs(20)).await
+    }
+
+    async fn next_text_within(&mut self, wait: Duration) -> String {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+            let message = tokio::time::timeout(wait, self.socket.next())
                 .await
-                .expect("a message within 20 s");
+                .unwrap_or_else(|_| panic!("a message within {wait:?}"));
             match message {
                 Some(Ok(Message::Text(text))) => return text.to_string(),
                 Some(Ok(Message::Close(frame))) => {
@@ -447,6 +451,22 @@ async fn a_connection_closes_when_its_session_ends_and_a_ping_renews_its_token()
 }
 
 #[tokio::test]
+async fn a_connection_closes_when_its_token_expires_unrenewed() {
+    // Tokens of one second: accepted until then and the 30 s of clock skew allowed.
+    let app = TestApp::spawn_with(|c| c.access_token_ttl_secs = 1).await;
+    let ann = app.register("ann@example.com").await;
+    let mut ws = Ws::connect(&app, Some(&ann.access_token)).await;
+    ws.subscribe("s", &subscription(), json!({})).await;
+    let started = std::time::Instant::now();
+    let closed = Json::parse(&ws.next_text_within(Duration::from_secs(60)).await);
+    assert_eq!(closed.at("close"), &Json::parse("4403"), "{closed}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(20),
+        "closed before the token expired"
+    );
+}
+
+#[tokio::test]
 async fn subscriptions_are_capped_per_user_and_counted() {
     let app = TestApp::spawn_with(|c| c.ws_max_subscriptions_per_user = 2).await;
     let ann = app.register("ann@example.com").await;
@@ -557,8 +577,7 @@ async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
     all_closed(&app, "the slow subscriber's subscription is still open").await;
 }
 
-/// Two server processes on one PostgreSQL: the test's own server and `hypernet serve` as a
-/// child process, on the same database and data directory (so the same signing secret).
+/// Two server processes (`hypernet serve`, children of the test) on one PostgreSQL.
 #[tokio::test]
 async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one() {
     let app = TestApp::spawn().await;
@@ -566,41 +585,14 @@ async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one
         // One process serves a SQLite database; its own commits wake its subscribers.
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.database_url)
-        .envs(app.owner_env())
-        .env("HYPERNET_DATA_DIR", app.data_dir.path())
-        .env("HYPERNET_BIND", format!("127.0.0.1:{port}"))
-        .env("HYPERNET_REGISTRATION", "open")
-        .env("HYPERNET_MAINTENANCE_INTERVAL_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start a second server process");
-    let second = app.elsewhere(format!("http://127.0.0.1:{port}"));
-    let mut up = false;
-    for _ in 0..200 {
-        if let Ok(res) = app.client.get(second.url("/healthz")).send().await
-            && res.status().is_success()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the second server did not start");
+    let (_first_process, first) = serve_process(&app).await;
+    let (_second_process, second) = serve_process(&app).await;
 
-    let ann = app.register("ann@example.com").await;
-    let bob = app.register("bob@example.com").await;
+    let ann = first.register("ann@example.com").await;
+    let bob = first.register("bob@example.com").await;
     let t = &ann.access_token;
-    let start = cursor(&app, t).await;
-    let mut here = Ws::connect(&app, Some(t)).await;
+    let start = cursor(&first, t).await;
+    let mut here = Ws::connect(&first, Some(t)).await;
     here.subscribe("s", &subscription(), json!({ "after": start }))
         .await;
     let mut bob_there = Ws::connect(&second, Some(&bob.access_token)).await;
@@ -618,7 +610,7 @@ async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one
         seen_there.at("node.objectId").as_str(),
         Some(album.as_str())
     );
-    rename(&app, t, &album, "Renamed on the first").await;
+    rename(&first, t, &album, "Renamed on the first").await;
     let renamed = there.events("s", 1).await.remove(0);
     assert_eq!(
         renamed.at("node.object.name").as_str(),
@@ -631,7 +623,7 @@ async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one
     for i in 0..3 {
         rename(&second, t, &album, &format!("Missed {i}")).await;
     }
-    let mut resumed = Ws::connect(&app, Some(t)).await;
+    let mut resumed = Ws::connect(&first, Some(t)).await;
     let after = last.at("cursor").as_str().unwrap().to_string();
     resumed
         .subscribe("r", &subscription(), json!({ "after": after }))
@@ -645,5 +637,36 @@ async fn a_change_made_on_another_server_process_reaches_subscribers_of_this_one
     assert_eq!(missed[2].at("node.object.name").as_str(), Some("Missed 2"));
     assert!(resumed.quiet(500).await, "more than what was missed");
     assert!(bob_there.quiet(200).await, "Bob received Ann's changes");
-    child.kill().await.ok();
+}
+
+/// `hypernet serve` as a child process on `app`'s database and data directory (so with its
+/// signing secret), killed when the handle drops; and a client of it.
+async fn serve_process(app: &TestApp) -> (tokio::process::Child, TestApp) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.database_url)
+        .envs(app.owner_env())
+        .env("HYPERNET_DATA_DIR", app.data_dir.path())
+        .env("HYPERNET_BIND", format!("127.0.0.1:{port}"))
+        .env("HYPERNET_REGISTRATION", "open")
+        .env("HYPERNET_MAINTENANCE_INTERVAL_SECS", "0")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start a server process");
+    let server = app.elsewhere(format!("http://127.0.0.1:{port}"));
+    for _ in 0..200 {
+        if let Ok(res) = app.client.get(server.url("/healthz")).send().await
+            && res.status().is_success()
+        {
+            return (child, server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server process did not start");
 }
