@@ -30,6 +30,8 @@ use crate::store::changes::Change;
 
 /// The channel the journal's trigger notifies (migration 12).
 const CHANNEL: &str = "hypernet_changes";
+/// The `application_name` of the listening connection (one per instance, outside the pool).
+pub(crate) const LISTENER_NAME: &str = "hypernet-feed";
 /// Events read from the journal at a time.
 const PAGE: u64 = 100;
 /// How often SQLite's journal heads are read when no commit of this process woke the feed.
@@ -164,6 +166,8 @@ impl Feed {
 /// case a notification was lost meanwhile) whenever the connection drops.
 async fn listen(feed: Arc<Feed>, url: String) {
     use sea_orm::sqlx::postgres::PgListener;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}application_name={LISTENER_NAME}");
     let mut warned = false;
     while !feed.stopping.is_cancelled() {
         let listener = async {

@@ -132,6 +132,17 @@ impl TestApp {
     /// A second server on this one's database and data directory, configured by
     /// `configure` (it keeps neither alive: `self` does).
     pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        self.spawn_beside_until(configure, std::future::pending())
+            .await
+    }
+
+    /// As [`spawn_beside`](Self::spawn_beside), stopping (as on SIGTERM) when `shutdown`
+    /// completes.
+    pub async fn spawn_beside_until(
+        &self,
+        configure: impl FnOnce(&mut Config),
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
         let mut config = Config::defaults();
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.data_dir = self.data_dir.path().to_path_buf();
@@ -146,7 +157,7 @@ impl TestApp {
         let app = App::build(config).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.db().clone();
-        tokio::spawn(app.run(std::future::pending()));
+        tokio::spawn(app.run(shutdown));
         TestApp {
             pool,
             ..self.elsewhere(address)

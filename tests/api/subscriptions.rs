@@ -467,6 +467,38 @@ async fn a_connection_closes_when_its_token_expires_unrenewed() {
 }
 
 #[tokio::test]
+async fn a_change_made_by_the_cli_reaches_subscribers_and_stopping_closes_sockets() {
+    let app = TestApp::spawn().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = app
+        .spawn_beside_until(|_| {}, async {
+            stopped.await.ok();
+        })
+        .await;
+    let ann = server.register("ann@example.com").await;
+    let mut ws = Ws::connect(&server, Some(&ann.access_token)).await;
+    ws.subscribe("s", &subscription(), json!({ "types": ["USER"] }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Another process writes (on SQLite: no commit of the server's own wakes it).
+    let out = app
+        .cli(&["user", "set-quota", "ann@example.com", "5000"], None)
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event = ws.events("s", 1).await.remove(0);
+    assert_eq!(event.at("node.kind").as_str(), Some("UPDATED"));
+    assert_eq!(event.at("node.fields").to_string(), r#"["storageQuota"]"#);
+
+    // A server that stops closes its sockets with "going away".
+    stop.send(()).unwrap();
+    assert_eq!(ws.closed().await, 1001);
+}
+
+#[tokio::test]
 async fn subscriptions_are_capped_per_user_and_counted() {
     let app = TestApp::spawn_with(|c| c.ws_max_subscriptions_per_user = 2).await;
     let ann = app.register("ann@example.com").await;
