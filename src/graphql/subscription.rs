@@ -1,7 +1,5 @@
 //! `Subscription`: live updates over `/graphql/ws` (see `http::ws`).
 
-use std::sync::Arc;
-
 use async_graphql::connection::{Edge, EmptyFields};
 use async_graphql::{Context, Result, Subscription};
 use futures_util::{Stream, StreamExt};
@@ -38,10 +36,7 @@ impl SubscriptionRoot {
             .follow_changes(viewer, args.after, args.types)
             .await?;
         Ok(events.map(|event| match event {
-            Ok(change) => Ok(Planned(Edge::new(
-                Cursor(change.seq),
-                Change(Arc::new(change)),
-            ))),
+            Ok(change) => Ok(Planned(Edge::new(Cursor(change.seq), Change(change)))),
             Err(err) => Err(err.into()),
         }))
     }

@@ -11,6 +11,12 @@
 //! A follower holds a [`Ticket`], counted against a per-user and a per-instance cap. Streams
 //! are pulled: nothing is read ahead of what the subscriber takes, so a slow subscriber costs
 //! no memory here (the socket decides how long it may lag, see `http::ws`).
+//!
+//! A user's followers on an instance share their reads of the journal: a [`Tail`] holds the
+//! user's newest events (every type), and the first follower woken for a change reads what
+//! is new once for all of them; each takes from the tail what its `types` ask for. A follower
+//! behind the tail (replaying from an old cursor) reads the journal itself until it reaches
+//! it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,6 +40,8 @@ const CHANNEL: &str = "hypernet_changes";
 pub(crate) const LISTENER_NAME: &str = "hypernet-feed";
 /// Events read from the journal at a time.
 const PAGE: u64 = 100;
+/// Events a user's tail keeps for followers that lag a little.
+const TAIL: usize = 256;
 /// How often SQLite's journal heads are read when no commit of this process woke the feed.
 const SQLITE_POLL: Duration = Duration::from_secs(1);
 /// How long to wait before listening again after PostgreSQL went away.
@@ -50,9 +58,32 @@ pub(crate) struct Feed {
 
 #[derive(Default)]
 struct Followers {
-    /// Each followed user's wake-up (a counter bumped per wake) and how many follow.
-    users: HashMap<Uuid, (watch::Sender<u64>, usize)>,
+    users: HashMap<Uuid, Followed>,
     total: usize,
+}
+
+/// A followed user: the wake-up (a counter bumped per wake), how many follow, and the tail
+/// they share.
+struct Followed {
+    wake: watch::Sender<u64>,
+    count: usize,
+    tail: Arc<tokio::sync::Mutex<Tail>>,
+}
+
+/// A user's newest events, every type: all of them from `from` (exclusive) to `through`
+/// (inclusive), in order.
+#[derive(Default)]
+struct Tail {
+    events: VecDeque<Arc<Change>>,
+    from: i64,
+    through: i64,
+    /// The wake-up counter seen before the read that made `through` current: a follower
+    /// woken by a later count reads again.
+    seen: u64,
+    /// The last read stopped at a full page: there is more after `through`.
+    more: bool,
+    /// Whether `from` and `through` mean anything yet.
+    started: bool,
 }
 
 /// One follower's place in the feed; dropping it leaves.
@@ -60,15 +91,16 @@ pub(crate) struct Ticket {
     feed: Arc<Feed>,
     user: Uuid,
     wake: watch::Receiver<u64>,
+    tail: Arc<tokio::sync::Mutex<Tail>>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.feed.lock();
         state.total = state.total.saturating_sub(1);
-        if let Some((_, count)) = state.users.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(followed) = state.users.get_mut(&self.user) {
+            followed.count -= 1;
+            if followed.count == 0 {
                 state.users.remove(&self.user);
             }
         }
@@ -98,37 +130,39 @@ impl Feed {
                 self.max_total
             )));
         }
-        let (wake, count) = state
-            .users
-            .entry(user)
-            .or_insert_with(|| (watch::channel(0).0, 0));
-        if *count >= self.max_per_user {
+        let followed = state.users.entry(user).or_insert_with(|| Followed {
+            wake: watch::channel(0).0,
+            count: 0,
+            tail: Arc::default(),
+        });
+        if followed.count >= self.max_per_user {
             return Err(AppError::TooManySubscriptions(format!(
                 "you have {} subscriptions open here, the most allowed: close one first",
                 self.max_per_user
             )));
         }
-        *count += 1;
-        let wake = wake.subscribe();
+        followed.count += 1;
+        let (wake, tail) = (followed.wake.subscribe(), followed.tail.clone());
         state.total += 1;
         Ok(Ticket {
             feed: self.clone(),
             user,
             wake,
+            tail,
         })
     }
 
     /// Tells `user`'s followers that the journal may hold news.
     pub(crate) fn wake(&self, user: Uuid) {
-        if let Some((wake, _)) = self.lock().users.get(&user) {
-            wake.send_modify(|n| *n = n.wrapping_add(1));
+        if let Some(followed) = self.lock().users.get(&user) {
+            followed.wake.send_modify(|n| *n += 1);
         }
     }
 
     /// Tells every follower to read (after a wake-up may have been missed).
     pub(crate) fn wake_all(&self) {
-        for (wake, _) in self.lock().users.values() {
-            wake.send_modify(|n| *n = n.wrapping_add(1));
+        for followed in self.lock().users.values() {
+            followed.wake.send_modify(|n| *n += 1);
         }
     }
 
@@ -247,7 +281,7 @@ struct Follow {
     /// The last event read (or skipped by `types`).
     position: i64,
     /// Read and not yet taken.
-    ready: VecDeque<Change>,
+    ready: VecDeque<Arc<Change>>,
     /// Whether the journal may hold events after `position` not read yet.
     behind: bool,
     ticket: Ticket,
@@ -265,7 +299,7 @@ impl Services {
         viewer: Uuid,
         after: Option<i64>,
         types: Option<Vec<String>>,
-    ) -> AppResult<impl Stream<Item = AppResult<Change>> + Send + use<>> {
+    ) -> AppResult<impl Stream<Item = AppResult<Arc<Change>>> + Send + use<>> {
         let mut ticket = self.feed.join(viewer)?;
         ticket.wake.borrow_and_update();
         let mut follow = Follow {
@@ -297,10 +331,77 @@ impl Services {
 }
 
 impl Follow {
-    /// Reads the next page after `position`.
+    /// Reads what follows `position`: from the user's tail when it reaches that far back,
+    /// else from the journal.
     async fn read(&mut self) -> AppResult<()> {
         // Whatever wakes the feed from here on is news to this read's successor.
-        self.ticket.wake.borrow_and_update();
+        let seen = *self.ticket.wake.borrow_and_update();
+        let tail = self.ticket.tail.clone();
+        let mut tail = tail.lock().await;
+        if tail.started && self.position < tail.from {
+            drop(tail);
+            return self.read_own().await;
+        }
+        if !tail.started || self.position > tail.through {
+            // The tail starts over where this follower is (others behind it read alone
+            // until they get there).
+            *tail = Tail {
+                from: self.position,
+                through: self.position,
+                started: true,
+                // Nothing is known after it yet.
+                more: true,
+                ..Tail::default()
+            };
+        }
+        if tail.seen < seen || tail.more {
+            // Fresh for this wake-up: read once what is new, for every follower of the user.
+            let page = self
+                .services
+                .changes(self.viewer, Some(tail.through), None, PAGE);
+            let page = db::within(Scope::User(self.viewer), page).await?;
+            tail.seen = tail.seen.max(seen);
+            tail.more = page.has_next;
+            let newest = page.newest;
+            tail.events.extend(page.changes.into_iter().map(Arc::new));
+            let last = tail.events.back().map_or(tail.through, |c| c.seq);
+            // Without a next page, every event up to the head read before it is in.
+            tail.through = if page.has_next {
+                last
+            } else {
+                last.max(newest)
+            };
+            while tail.events.len() > TAIL {
+                if let Some(gone) = tail.events.pop_front() {
+                    tail.from = gone.seq;
+                }
+            }
+        }
+        let wanted = |c: &Change| match &self.types {
+            Some(types) => types.contains(&c.object_type),
+            None => true,
+        };
+        let mut taken = 0;
+        let start = self.position;
+        for change in tail.events.iter().filter(|c| c.seq > start) {
+            if taken == PAGE {
+                break;
+            }
+            self.position = change.seq;
+            if wanted(change) {
+                self.ready.push_back(change.clone());
+                taken += 1;
+            }
+        }
+        self.behind = tail.more || self.position < tail.through && taken == PAGE;
+        if !self.behind {
+            self.position = tail.through;
+        }
+        Ok(())
+    }
+
+    /// Reads the next page after `position` from the journal, for this follower alone.
+    async fn read_own(&mut self) -> AppResult<()> {
         let page = self.services.changes(
             self.viewer,
             Some(self.position),
@@ -316,12 +417,14 @@ impl Follow {
             // read: those `types` left out need not be read again.
             self.position = self.position.max(page.newest);
         }
+        // Behind the tail or not, the next read looks again (it goes to the tail once this
+        // follower has reached it).
         self.behind = page.has_next;
-        self.ready.extend(page.changes);
+        self.ready.extend(page.changes.into_iter().map(Arc::new));
         Ok(())
     }
 
-    async fn next(&mut self) -> Option<AppResult<Change>> {
+    async fn next(&mut self) -> Option<AppResult<Arc<Change>>> {
         loop {
             if self.failed {
                 return None;
