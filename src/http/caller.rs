@@ -36,12 +36,7 @@ pub(crate) async fn request_context(
         viewer,
         bad_token,
         session_unchecked,
-        client: client_info(headers, peer, state.limits.trust_forwarded_for),
-        base_url: base_url(
-            &state.services.public_url,
-            headers,
-            state.limits.trust_forwarded_for,
-        ),
+        ..anonymous_context(state, headers, peer)
     }
 }
 

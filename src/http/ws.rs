@@ -373,36 +373,27 @@ impl Connection {
 
     /// The text of an operation's event, unless the client completed that operation.
     fn deliver(&mut self, event: Event) -> Option<String> {
-        let (id, generation) = match &event {
-            Event::Next(id, g, _) | Event::Error(id, g, _) | Event::Complete(id, g) => (id, *g),
+        let (id, generation, kind, payload) = match event {
+            Event::Next(id, g, payload) => (id, g, "next", Some(payload)),
+            Event::Error(id, g, errors) => (id, g, "error", serde_json::to_vec(&errors).ok()),
+            Event::Complete(id, g) => (id, g, "complete", None),
         };
-        if self.operations.get(id).map(|(g, _)| *g) != Some(generation) {
+        if self.operations.get(&id).map(|(g, _)| *g) != Some(generation) {
             return None;
         }
-        let mut out = Vec::with_capacity(64);
-        let kind = match &event {
-            Event::Next(..) => "next",
-            Event::Error(..) => "error",
-            Event::Complete(..) => "complete",
-        };
+        let mut out = Vec::with_capacity(64 + payload.as_ref().map_or(0, Vec::len));
         out.extend_from_slice(b"{\"type\":\"");
         out.extend_from_slice(kind.as_bytes());
         out.extend_from_slice(b"\",\"id\":");
-        json::string(&mut out, id);
-        match &event {
-            Event::Next(_, _, payload) => {
-                out.extend_from_slice(b",\"payload\":");
-                out.extend_from_slice(payload);
-            }
-            Event::Error(_, _, errors) => {
-                out.extend_from_slice(b",\"payload\":");
-                out.extend_from_slice(&serde_json::to_vec(errors).unwrap_or_else(|_| b"[]".into()));
-            }
-            Event::Complete(..) => {}
+        json::string(&mut out, &id);
+        if let Some(payload) = payload {
+            out.extend_from_slice(b",\"payload\":");
+            out.extend_from_slice(&payload);
         }
         out.push(b'}');
-        if matches!(event, Event::Error(..) | Event::Complete(..)) {
-            self.operations.remove(id);
+        if kind != "next" {
+            // `error` and `complete` end the operation.
+            self.operations.remove(&id);
         }
         String::from_utf8(out).ok()
     }

@@ -543,6 +543,25 @@ async fn the_protocol_is_kept_and_broken_clients_are_closed_with_its_codes() {
 }
 
 #[tokio::test]
+async fn a_silent_client_and_a_binary_message_are_closed() {
+    let app = TestApp::spawn().await;
+    // No `connection_init` within ten seconds.
+    let mut silent = Ws::open(&app).await;
+    let started = std::time::Instant::now();
+    assert_eq!(silent.closed().await, 4408);
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    let mut binary = Ws::open(&app).await;
+    binary
+        .socket
+        .send(Message::Binary(
+            b"{\"type\":\"connection_init\"}".to_vec().into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(binary.closed().await, 4400);
+}
+
+#[tokio::test]
 async fn a_connection_closes_when_its_session_ends_and_a_ping_renews_its_token() {
     let app = TestApp::spawn_with(|c| c.session_check_secs = 1).await;
     let ann = app.register("ann@example.com").await;
