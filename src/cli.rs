@@ -1,5 +1,5 @@
-//! The `hypernet` command line: `serve` (the default), `migrate`, `schema`, `user`,
-//! `documents`.
+//! The `hypernet` command line: `serve` (the default), `migrate`, `schema`, `purge`,
+//! `backup`, `restore`, `secrets`, `user`, `documents`.
 
 use std::io::BufRead;
 
@@ -36,6 +36,23 @@ pub enum Command {
     Schema,
     /// Purge what the trash retention and upload expiry release now (`serve` does it hourly).
     Purge,
+    /// Back up the database and the stored bytes it references into DIR (new or empty), while
+    /// the server runs.
+    Backup {
+        dir: std::path::PathBuf,
+        /// `copy` the referenced blobs into the backup, or `list` them with their hashes (for
+        /// an object store that keeps its own copies).
+        #[arg(long, value_enum, default_value_t = crate::backup::BlobsMode::Copy)]
+        blobs: crate::backup::BlobsMode,
+    },
+    /// Restore a backup made by `hypernet backup` into the configured database, store and data
+    /// dir, after checking every file against its manifest. Stop the servers first.
+    Restore {
+        dir: std::path::PathBuf,
+        /// Replace a database that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the key that seals integration credentials.
     Secrets {
         #[command(subcommand)]
@@ -161,12 +178,27 @@ async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Secrets {
             action: SecretsAction::Rotate { new_key },
         } => rotate_secrets(&config, new_key).await,
+        Command::Backup { dir, blobs } => {
+            let report = crate::backup::backup(&config, &dir, blobs).await?;
+            println!("backed up into {}: {report}", dir.display());
+            Ok(())
+        }
+        Command::Restore { dir, force } => {
+            let report = crate::backup::restore(&config, &dir, force).await?;
+            println!("restored from {}: {report}", dir.display());
+            Ok(())
+        }
         Command::Purge => {
             let services = startup::services(&config).await?;
             let report = services.purge_expired().await?;
             println!(
-                "purged {} media, {} albums, {} tags, {} expired upload sessions and {} journal events",
-                report.media, report.albums, report.tags, report.upload_sessions, report.changes
+                "purged {} media, {} albums, {} tags, {} expired upload sessions and {} journal events; deleted {} blobs that had waited for a backup",
+                report.media,
+                report.albums,
+                report.tags,
+                report.upload_sessions,
+                report.changes,
+                report.blobs
             );
             Ok(())
         }

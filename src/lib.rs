@@ -5,6 +5,7 @@
 //! on none of them.
 
 pub(crate) mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

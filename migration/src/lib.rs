@@ -19,6 +19,7 @@ mod m20261130_000009_row_level_security;
 mod m20261130_000010_tags;
 mod m20261130_000011_change_journal;
 mod m20261130_000012_change_notify;
+mod m20261201_000013_leases;
 mod sql_migration;
 
 /// Every migration of the schema, in the order they apply.
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_tags::Migration),
             Box::new(m20261130_000011_change_journal::Migration),
             Box::new(m20261130_000012_change_notify::Migration),
+            Box::new(m20261201_000013_leases::Migration),
         ]
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::Services;
+use crate::error::AppResult;
+use crate::storage::blob_key;
 use crate::store;
 
 /// What one purge run removed.
@@ -20,6 +22,8 @@ pub struct PurgeReport {
     /// Events of the change journal past its retention.
     pub changes: u64,
     pub upload_sessions: usize,
+    /// Stored bytes whose deletion had waited for a backup to end.
+    pub blobs: usize,
 }
 
 impl Services {
@@ -64,7 +68,44 @@ impl Services {
         }
         report.upload_sessions = self.expire_upload_sessions().await?;
         report.changes = self.trim_changes().await.map_err(|e| e.into_anyhow())?;
+        report.blobs = self.delete_deferred_blobs().await?;
         Ok(report)
+    }
+
+    /// Deletes the stored bytes with this hash if no row uses them any more. While a backup
+    /// holds the stored bytes (its database snapshot may still reference these), the deletion
+    /// is recorded instead, and done by the first sweep after the backup.
+    pub(super) async fn delete_unused_blob(&self, hash: &str) -> AppResult<()> {
+        if store::media::hash_in_use(&self.db, hash).await? {
+            return Ok(());
+        }
+        if store::leases::backup_holds(&self.db).await? {
+            store::leases::defer_deletion(&self.db, hash).await?;
+            return Ok(());
+        }
+        self.blobs.delete(&blob_key(hash)).await?;
+        Ok(())
+    }
+
+    /// Deletes the bytes whose deletion waited for a backup, once no backup holds them.
+    async fn delete_deferred_blobs(&self) -> anyhow::Result<usize> {
+        let mut deleted = 0;
+        loop {
+            if store::leases::backup_holds(&self.db).await? {
+                return Ok(deleted);
+            }
+            let hashes = store::leases::deferred(&self.db, 100).await?;
+            if hashes.is_empty() {
+                return Ok(deleted);
+            }
+            for hash in hashes {
+                if !store::media::hash_in_use(&self.db, &hash).await? {
+                    self.blobs.delete(&blob_key(&hash)).await?;
+                    deleted += 1;
+                }
+                store::leases::forget_deletion(&self.db, &hash).await?;
+            }
+        }
     }
 
     /// One maintenance pass.
@@ -83,6 +124,7 @@ impl Services {
                 queued_thumbnails = queued,
                 forgotten_login_throttles = forgotten,
                 trimmed_changes = report.changes,
+                deleted_deferred_blobs = report.blobs,
                 "maintenance"
             );
         }
@@ -90,14 +132,30 @@ impl Services {
     }
 }
 
-/// Runs [`Services::maintain`] now and then every `interval`.
+/// The lease that lets one instance at a time run the sweep.
+const MAINTENANCE_LEASE: &str = "maintenance";
+
+/// Runs [`Services::maintain`] now and then every `interval`, on one instance at a time: each
+/// tick, the instance that holds (or can take) the `maintenance` lease sweeps and keeps the
+/// lease for two intervals; the others skip the tick. When the holder stops, another takes
+/// the lease over once it has expired.
 pub(crate) async fn run_periodic(services: Arc<Services>, interval: Duration) {
+    let holder = Uuid::now_v7().to_string();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let hold_for = chrono::Duration::from_std(interval * 2).unwrap_or(chrono::Duration::hours(2));
     loop {
         ticker.tick().await;
         // The sweep works across users: the system's work.
-        if let Err(err) = crate::db::as_system(services.maintain()).await {
+        let sweep = async {
+            let until = store::now() + hold_for;
+            if !store::leases::take(&services.db, MAINTENANCE_LEASE, &holder, until).await? {
+                tracing::debug!("maintenance: another instance holds the lease");
+                return Ok(());
+            }
+            services.maintain().await
+        };
+        if let Err(err) = crate::db::as_system(sweep).await {
             tracing::warn!(error = format!("{err:#}"), "maintenance failed");
         }
     }

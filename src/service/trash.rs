@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::Services;
 use super::media::dedupe_ids;
 use crate::error::{AppError, AppResult};
-use crate::storage::blob_key;
 use crate::store;
 
 /// Something in the trash.
@@ -116,9 +115,7 @@ impl Services {
             .map(|m| m.hash.as_str())
             .collect();
         for hash in hashes {
-            if !store::media::hash_in_use(&self.db, hash).await? {
-                self.blobs.delete(&blob_key(hash)).await?;
-            }
+            self.delete_unused_blob(hash).await?;
         }
         Ok(())
     }

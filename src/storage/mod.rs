@@ -118,8 +118,8 @@ impl BlobStore {
         self.copy_file(key, file).await
     }
 
-    /// Streams a local file into `key`.
-    async fn copy_file(&self, key: &str, file: &FsPath) -> anyhow::Result<()> {
+    /// Streams a local file into `key` (a copy, never a link).
+    pub(crate) async fn copy_file(&self, key: &str, file: &FsPath) -> anyhow::Result<()> {
         let mut source = tokio::fs::File::open(file)
             .await
             .with_context(|| format!("opening {}", file.display()))?;

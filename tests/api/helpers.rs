@@ -128,6 +128,117 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// An empty database and data directory (a restore's target), dropped with it.
+pub struct Target {
+    /// The URL a server connects to it with.
+    pub database_url: String,
+    /// The URL its schema's owner connects with (on SQLite, the same file).
+    pub owner_database_url: String,
+    pub data_dir: tempfile::TempDir,
+    _postgres: Option<PostgresDb>,
+}
+
+impl Target {
+    /// The environment of a `hypernet` process on this target.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("DATABASE_URL", self.database_url.clone()),
+            (
+                "HYPERNET_DATA_DIR",
+                self.data_dir.path().display().to_string(),
+            ),
+        ];
+        if self._postgres.is_some() {
+            env.push((
+                "HYPERNET_OWNER_DATABASE_URL",
+                self.owner_database_url.clone(),
+            ));
+        }
+        env
+    }
+}
+
+impl TestApp {
+    /// A new, empty database on this app's backend and an empty data directory.
+    pub async fn empty_target(&self) -> Target {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        if !self.is_postgres() {
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.path().join("hypernet.db").display()
+            );
+            return Target {
+                database_url: url.clone(),
+                owner_database_url: url,
+                data_dir,
+                _postgres: None,
+            };
+        }
+        let url = std::env::var("HYPERNET_TEST_DATABASE_URL").expect("a PostgreSQL test run");
+        let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(&url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create the target database");
+        admin.close().await.ok();
+        Target {
+            database_url: with_database(&with_user(&url, SERVER_ROLE), &name),
+            owner_database_url: with_database(&url, &name),
+            data_dir,
+            _postgres: Some(PostgresDb {
+                admin_url: url,
+                name,
+            }),
+        }
+    }
+
+    /// A server on `target` (which must outlive it), and the tests' view of its database.
+    pub async fn serve_target(&self, target: &Target) -> Self {
+        let mut config = Config::defaults();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = target.data_dir.path().to_path_buf();
+        config.registration = RegistrationMode::Open;
+        config.db_max_connections = 8;
+        config.jwt_secret = None;
+        config.maintenance_interval_secs = 0;
+        config.session_check_secs = TEST_SESSION_CHECK_SECS;
+        config.database_url = Some(target.database_url.clone());
+        config.owner_database_url = self
+            .is_postgres()
+            .then(|| target.owner_database_url.clone());
+        let app = App::build(config.clone()).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.db().clone();
+        let db = owner_db(&config, &target.owner_database_url, &pool).await;
+        tokio::spawn(app.run(std::future::pending()));
+        TestApp {
+            db,
+            pool,
+            database_url: target.database_url.clone(),
+            owner_database_url: target.owner_database_url.clone(),
+            ..self.elsewhere(address)
+        }
+    }
+
+    /// Runs `hypernet` with `env` (a target's) rather than this app's database.
+    pub async fn cli_on(
+        &self,
+        env: &[(&'static str, String)],
+        args: &[&str],
+    ) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+            .args(args)
+            .envs(env.iter().cloned())
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("run hypernet")
+    }
+}
+
 impl TestApp {
     /// A second server on this one's database and data directory, configured by
     /// `configure` (it keeps neither alive: `self` does).

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod albums;
+mod backup;
 mod changes;
 mod cli;
 mod clients;

@@ -19,7 +19,7 @@ fn schema_graphql_matches_the_server() {
     );
 }
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "upload_chunks",
     "upload_sessions",
     "users",
@@ -35,6 +35,8 @@ const TABLES: [&str; 15] = [
     "tags",
     "changes",
     "change_heads",
+    "leases",
+    "blob_deletions",
 ];
 const VIEWS: [&str; 3] = ["album_media", "media_sources", "user_storage"];
 

@@ -1,0 +1,2 @@
+DROP TABLE blob_deletions;
+DROP TABLE leases;
