@@ -14,6 +14,7 @@ pub mod graphql;
 pub(crate) mod http;
 pub(crate) mod kinds;
 pub(crate) mod media;
+pub mod metrics;
 #[cfg(test)]
 mod property_tests;
 pub mod service;

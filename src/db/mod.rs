@@ -280,6 +280,22 @@ impl Db {
     }
 
     /// Closes the pool: new work is refused, idle connections are closed.
+    /// The pool's figures for `/metrics`.
+    pub fn pool_status(&self) -> PoolStatus {
+        match &self.0 {
+            Backend::Orm(db) => {
+                let pool = db.get_sqlite_connection_pool();
+                PoolStatus {
+                    max: pool.options().get_max_connections() as usize,
+                    open: pool.size() as usize,
+                    idle: pool.num_idle(),
+                    waiting: None,
+                }
+            }
+            Backend::Pg(pool) => pool.status(),
+        }
+    }
+
     pub async fn close(&self) {
         match &self.0 {
             Backend::Orm(db) => {
@@ -288,6 +304,16 @@ impl Db {
             Backend::Pg(pool) => pool.close().await,
         }
     }
+}
+
+/// How a pool stands.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    pub max: usize,
+    pub open: usize,
+    pub idle: usize,
+    /// Tasks waiting for a connection (known on PostgreSQL).
+    pub waiting: Option<usize>,
 }
 
 /// A transaction of a [`Db`]. Dropped without [`commit`](Self::commit), it is rolled back.
@@ -320,6 +346,21 @@ impl Txn {
     }
 }
 
+/// The span of one SQL statement (a `debug` span: built only when something records it, as
+/// an OpenTelemetry exporter or `RUST_LOG=hypernet::db=debug` does), inside the request's.
+fn statement_span(sql: &str) -> tracing::Span {
+    tracing::debug_span!("sql", statement = %sql.split_whitespace().take(12).collect::<Vec<_>>().join(" "))
+}
+
+/// Runs one statement in its span, adding it and its time to the request's figures.
+async fn measured<T>(span: tracing::Span, work: impl std::future::Future<Output = T>) -> T {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let out = work.instrument(span).await;
+    crate::metrics::record_statement(started.elapsed());
+    out
+}
+
 /// Implements [`ConnectionTrait`] for a type by handing each call to the backend in use.
 macro_rules! delegate_connection {
     ($ty:ty, $($variant:path),+) => {
@@ -330,19 +371,34 @@ macro_rules! delegate_connection {
             }
 
             async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-                match &self.0 { $($variant(c) => c.execute_raw(stmt).await),+ }
+                let span = statement_span(&stmt.sql);
+                measured(span, async {
+                    match &self.0 { $($variant(c) => c.execute_raw(stmt).await),+ }
+                })
+                .await
             }
 
             async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-                match &self.0 { $($variant(c) => c.execute_unprepared(sql).await),+ }
+                measured(statement_span(sql), async {
+                    match &self.0 { $($variant(c) => c.execute_unprepared(sql).await),+ }
+                })
+                .await
             }
 
             async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-                match &self.0 { $($variant(c) => c.query_one_raw(stmt).await),+ }
+                let span = statement_span(&stmt.sql);
+                measured(span, async {
+                    match &self.0 { $($variant(c) => c.query_one_raw(stmt).await),+ }
+                })
+                .await
             }
 
             async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-                match &self.0 { $($variant(c) => c.query_all_raw(stmt).await),+ }
+                let span = statement_span(&stmt.sql);
+                measured(span, async {
+                    match &self.0 { $($variant(c) => c.query_all_raw(stmt).await),+ }
+                })
+                .await
             }
         }
     };

@@ -167,6 +167,17 @@ impl Pool {
         Ok(pool)
     }
 
+    /// How the pool stands.
+    pub(crate) fn status(&self) -> super::PoolStatus {
+        let status = self.0.pool.status();
+        super::PoolStatus {
+            max: status.max_size,
+            open: status.size,
+            idle: status.available,
+            waiting: Some(status.waiting),
+        }
+    }
+
     /// A connection of the pool, waiting at most the acquire timeout for one.
     pub(crate) async fn acquire(&self) -> Result<Pooled, DbErr> {
         let conn = self.0.pool.get().await.map_err(acquire_error)?;

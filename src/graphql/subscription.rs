@@ -32,11 +32,19 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<Planned<ChangeEvent>>> + use<>> {
         let viewer = viewer(ctx)?;
         let args = ChangeArgs::new(after, None, types)?;
-        let events = services(ctx)
+        let services = services(ctx);
+        let events = services
             .follow_changes(viewer, args.after, args.types)
             .await?;
-        Ok(events.map(|event| match event {
-            Ok(change) => Ok(Planned(Edge::new(Cursor(change.seq), Change(change)))),
+        let metrics = services.metrics.clone();
+        Ok(events.map(move |event| match event {
+            Ok(change) => {
+                let lag = (chrono::Utc::now() - change.at)
+                    .to_std()
+                    .unwrap_or_default();
+                metrics.feed_lag(lag);
+                Ok(Planned(Edge::new(Cursor(change.seq), Change(change))))
+            }
             Err(err) => Err(err.into()),
         }))
     }

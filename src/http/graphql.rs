@@ -1,8 +1,9 @@
 //! `POST /graphql` (JSON) and `GET /graphql` (GraphiQL for browsers; queries only otherwise).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
@@ -24,6 +25,7 @@ use crate::graphql::exec::{self, reorder};
 use crate::graphql::json;
 use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
+use crate::metrics::{self, SqlUse};
 
 /// A refusal before GraphQL runs, shaped like a GraphQL error response in `format`.
 pub(super) fn refuse(
@@ -205,22 +207,27 @@ pub(super) async fn execute(
     format: Format,
     read_only: bool,
 ) -> Response {
-    let ctx = request_context(state, headers, Some(peer)).await;
+    // The request's SQL, its caller's session check included.
+    let sql = Arc::new(SqlUse::default());
+    let ctx =
+        metrics::measuring_sql(sql.clone(), request_context(state, headers, Some(peer))).await;
     let scope = Scope::of(ctx.viewer);
     let loaders = Loaders::new(state.services.clone(), ctx.viewer);
     let jobs = loaders.jobs.clone();
     let authenticated = AtomicBool::new(false);
+    let first = OnceLock::new();
     let execution = async {
         match batch.data(ctx).data(loaders) {
             BatchRequest::Single(request) => {
-                let (response, ran) = execute_one(state, request, read_only, &authenticated).await;
+                let (response, ran) =
+                    execute_one(state, request, read_only, &authenticated, &first).await;
                 (BatchResponse::Single(response), vec![ran])
             }
             BatchRequest::Batch(requests) => {
                 let all = futures_util::future::join_all(
                     requests
                         .into_iter()
-                        .map(|r| execute_one(state, r, read_only, &authenticated)),
+                        .map(|r| execute_one(state, r, read_only, &authenticated, &first)),
                 )
                 .await;
                 let (responses, ran) = all.into_iter().unzip();
@@ -229,7 +236,14 @@ pub(super) async fn execute(
         }
     };
     // Every statement of the request shows the database only the caller's rows.
-    let (response, executed) = db::within(scope, drive(&jobs, execution)).await;
+    let (response, executed) =
+        metrics::measuring_sql(sql.clone(), db::within(scope, drive(&jobs, execution))).await;
+    if let Some((name, ty)) = first.get() {
+        state
+            .services
+            .metrics
+            .request_sql(name.as_deref(), (*ty).into(), &sql);
+    }
     let cacheable = read_only
         && matches!(&response, BatchResponse::Single(r) if r.errors.is_empty() && executed == [true]);
     graphql_response(format, response, &executed, cacheable.then_some(headers))
@@ -273,6 +287,8 @@ pub(super) struct Admitted {
     pub parsed: Arc<limits::Parsed>,
     pub ty: OperationType,
     pub cost: u64,
+    /// The operation's name, for the metrics (none for an anonymous operation).
+    pub name: Option<String>,
 }
 
 /// A query or mutation [`admit`]ted, run for the caller `ctx` with loaders of its own (a
@@ -306,12 +322,44 @@ async fn execute_one(
     mut request: Request,
     read_only: bool,
     authenticated: &AtomicBool,
+    first: &OnceLock<(Option<String>, OperationType)>,
 ) -> (async_graphql::Response, bool) {
+    let started = Instant::now();
     let admitted = match admit(state, &mut request, read_only, authenticated).await {
         Ok(admitted) => admitted,
-        Err(err) => return request_error(err),
+        Err(err) => {
+            state.services.metrics.error(error_code(&err));
+            return request_error(err);
+        }
     };
-    run(state, request, &admitted).await
+    let _ = first.set((admitted.name.clone(), admitted.ty));
+    let (response, ran) = run(state, request, &admitted).await;
+    observe(state, &admitted, started, &response);
+    (response, ran)
+}
+
+/// The `extensions.code` of an error (`NONE` when it has none).
+pub(super) fn error_code(err: &async_graphql::ServerError) -> &str {
+    match err.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(async_graphql::Value::String(code)) => code,
+        Some(async_graphql::Value::Enum(code)) => code.as_str(),
+        _ => "NONE",
+    }
+}
+
+/// Counts an operation that ran, its time and its errors.
+pub(super) fn observe(
+    state: &AppState,
+    admitted: &Admitted,
+    started: Instant,
+    response: &async_graphql::Response,
+) {
+    state.services.metrics.operation(
+        admitted.name.as_deref(),
+        admitted.ty.into(),
+        started.elapsed(),
+        response.errors.iter().map(error_code),
+    );
 }
 
 /// What is checked of an operation before it runs: its document (persisted, parsed, within
@@ -363,7 +411,21 @@ pub(super) async fn admit(
     let cost = exec::cost::of(&parsed.doc, op, &request.variables);
     limits::check_cost(limits, cost)?;
     let ty = op.ty;
-    Ok(Admitted { parsed, ty, cost })
+    let name = request
+        .operation_name
+        .clone()
+        .or_else(|| match &parsed.doc.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(|name| name.to_string())
+            }
+            _ => None,
+        });
+    Ok(Admitted {
+        parsed,
+        ty,
+        cost,
+        name,
+    })
 }
 
 /// Runs an admitted operation.

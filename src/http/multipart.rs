@@ -8,13 +8,14 @@ use async_graphql::{BatchRequest, ParseRequestError};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::AppState;
 use super::graphql::{execute, refuse};
 use super::negotiate::Format;
 use super::paced::Paced;
+use crate::metrics::UploadPath;
 
 /// Most files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
@@ -55,7 +56,15 @@ pub(super) async fn multipart(
     let options = MultipartOptions::default()
         .max_file_size(usize::try_from(state.services.max_upload_bytes).unwrap_or(usize::MAX))
         .max_num_files(MAX_FILES_PER_REQUEST);
-    let batch = match receive_multipart(content_type, body.into_data_stream(), options).await {
+    let started = std::time::Instant::now();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = received.clone();
+    let body = body.into_data_stream().inspect(move |chunk| {
+        if let Ok(chunk) = chunk {
+            counted.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let batch = match receive_multipart(content_type, body, options).await {
         Ok(batch) => batch,
         Err(ParseRequestError::PayloadTooLarge) => {
             return refuse(
@@ -87,7 +96,11 @@ pub(super) async fn multipart(
             "too many operations in one multipart request",
         );
     }
-    execute(&state, headers, peer, batch, format, false).await
+    let response = execute(&state, headers, peer, batch, format, false).await;
+    let bytes = received.load(std::sync::atomic::Ordering::Relaxed);
+    let metrics = &state.services.metrics;
+    metrics.upload(UploadPath::multipart, bytes, started.elapsed());
+    response
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::db::{self, Scope};
 use crate::error::AppError;
 use crate::graphql::ids;
 use crate::kinds::Kind;
+use crate::metrics::UploadPath;
 use crate::service::uploads::ChunkError;
 
 const TUS_VERSION: &str = "1.0.0";
@@ -108,9 +109,13 @@ pub(crate) async fn patch_upload(
             .into_response();
     };
     let body = body.into_data_stream();
+    let started = std::time::Instant::now();
     let append = state.services.append_chunk(viewer, upload, offset, body);
     match db::within(Scope::User(viewer), append).await {
         Ok(new_offset) => {
+            let bytes = (new_offset - offset).max(0) as u64;
+            let metrics = &state.services.metrics;
+            metrics.upload(UploadPath::resumable, bytes, started.elapsed());
             (StatusCode::NO_CONTENT, tus_headers(Some(new_offset), None)).into_response()
         }
         Err(ChunkError::NotFound) => (

@@ -411,6 +411,7 @@ struct Operation {
 impl Operation {
     async fn run(self, ctx: RequestContext, mut request: Request) {
         let authenticated = AtomicBool::new(false);
+        let started = std::time::Instant::now();
         // The checks and a query's execution are boxed: a subscription's task keeps only what
         // its stream needs while it waits for events.
         let admitted = match Box::pin(http_graphql::admit(
@@ -423,6 +424,8 @@ impl Operation {
         {
             Ok(admitted) => admitted,
             Err(err) => {
+                let metrics = &self.state.services.metrics;
+                metrics.error(http_graphql::error_code(&err));
                 return self
                     .send(Event::Error(self.id(), self.generation, vec![err]))
                     .await;
@@ -431,6 +434,7 @@ impl Operation {
         if admitted.ty != OperationType::Subscription {
             let execution = http_graphql::execute_admitted(&self.state, ctx, request, &admitted);
             let (response, ran) = Box::pin(execution).await;
+            http_graphql::observe(&self.state, &admitted, started, &response);
             if !ran {
                 let errors = response.errors;
                 return self
@@ -440,6 +444,13 @@ impl Operation {
             self.next(response).await;
             return self.send(Event::Complete(self.id(), self.generation)).await;
         }
+        // A subscription counts once, with the time it took to be let in.
+        self.state.services.metrics.operation(
+            admitted.name.as_deref(),
+            admitted.ty.into(),
+            started.elapsed(),
+            [],
+        );
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
         let mut responses = self.state.schema.execute_stream(request.data(ctx));
@@ -451,6 +462,10 @@ impl Operation {
             };
             let Some(mut response) = next else { break };
             limits::give_codes(&self.state.graphql_limits, &mut response);
+            for err in &response.errors {
+                let metrics = &self.state.services.metrics;
+                metrics.error(http_graphql::error_code(err));
+            }
             if first && !http_graphql::ran(&response) {
                 let errors = response.errors;
                 return self

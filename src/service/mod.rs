@@ -108,6 +108,8 @@ pub struct Services {
     pub(crate) open_sessions: sessions::OpenSessions,
     /// Who follows the change journal live on this instance.
     pub(crate) feed: std::sync::Arc<feed::Feed>,
+    /// Request, error, upload and feed figures for `/metrics`.
+    pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl Services {
@@ -157,6 +159,7 @@ impl Services {
                 config.ws_max_subscriptions_per_user.max(1),
                 config.ws_max_subscriptions.max(1),
             ),
+            metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
         };
         Ok((services, jobs))
     }

@@ -23,6 +23,7 @@ mod limits;
 mod links;
 mod media;
 mod memory;
+mod metrics;
 mod oracle;
 mod ordered;
 mod pool;
