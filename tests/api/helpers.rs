@@ -197,6 +197,15 @@ impl TestApp {
 
     /// A server on `target` (which must outlive it), and the tests' view of its database.
     pub async fn serve_target(&self, target: &Target) -> Self {
+        self.serve_target_with(target, |_| {}).await
+    }
+
+    /// As [`serve_target`](Self::serve_target), configured by `configure`.
+    pub async fn serve_target_with(
+        &self,
+        target: &Target,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::defaults();
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.data_dir = target.data_dir.path().to_path_buf();
@@ -209,6 +218,7 @@ impl TestApp {
         config.owner_database_url = self
             .is_postgres()
             .then(|| target.owner_database_url.clone());
+        configure(&mut config);
         let app = App::build(config.clone()).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.db().clone();

@@ -72,17 +72,29 @@ async fn media_live_in_an_s3_bucket() {
         )
         .await;
     let upload = &data["beginUpload"]["upload"];
-    let res = app
-        .client
-        .patch(app.url(upload["uploadUrl"].as_str().unwrap()))
-        .bearer_auth(&ann.access_token)
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", "0")
-        .body(other.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let half = other.len() / 2;
+    for (offset, chunk) in [(0, &other[..half]), (half, &other[half..])] {
+        let res = app
+            .client
+            .patch(app.url(upload["uploadUrl"].as_str().unwrap()))
+            .bearer_auth(&ann.access_token)
+            .header("content-type", "application/offset+octet-stream")
+            .header("upload-offset", offset.to_string())
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+    }
+    assert_eq!(
+        objects(&url)
+            .await
+            .iter()
+            .filter(|k| k.contains("/uploads/"))
+            .count(),
+        2,
+        "each chunk is an object until the upload completes"
+    );
     let data = app
         .ok(
             "mutation($id: ID!) { completeUpload(input: { uploadId: $id }) { media { size } } }",
@@ -96,7 +108,33 @@ async fn media_live_in_an_s3_bucket() {
         "chunks are cleaned up"
     );
 
-    // Purging removes the bytes from the bucket.
+    // The same bytes from another user are stored once, and stay while either holds them.
+    let bob = app.register("bob@example.com").await;
+    let copy = app
+        .upload_ok(&bob.access_token, "same.png", bytes.clone())
+        .await;
+    assert_eq!(copy["hash"], media["hash"]);
+    let holding = |keys: &[String]| {
+        keys.iter()
+            .filter(|k| k.ends_with(media["hash"].as_str().unwrap()))
+            .count()
+    };
+    assert_eq!(holding(&objects(&url).await), 1);
+
+    // Purging removes the bytes from the bucket once nobody holds them.
+    app.ok(
+        "mutation($ids: [ID!]!) { deleteMedia(input: { ids: $ids }) { deletedIds } }",
+        json!({ "ids": [copy["id"]] }),
+        &bob.access_token,
+    )
+    .await;
+    app.ok(
+        "mutation($ids: [ID!]!) { purgeMedia(input: { ids: $ids }) { purgedIds } }",
+        json!({ "ids": [copy["id"]] }),
+        &bob.access_token,
+    )
+    .await;
+    assert_eq!(holding(&objects(&url).await), 1, "Ann still holds them");
     app.ok(
         "mutation($ids: [ID!]!) { deleteMedia(input: { ids: $ids }) { deletedIds } }",
         json!({ "ids": [media["id"]] }),
@@ -115,4 +153,135 @@ async fn media_live_in_an_s3_bucket() {
             .all(|k| !k.ends_with(media["hash"].as_str().unwrap())),
         "{left:?}"
     );
+}
+
+/// `hypernet` with the app's database and data dir, and `storage` as its store.
+fn env_of(app: &TestApp, storage: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("DATABASE_URL", app.database_url.clone()),
+        (
+            "HYPERNET_DATA_DIR",
+            app.data_dir.path().display().to_string(),
+        ),
+        ("HYPERNET_STORAGE_URL", storage.to_string()),
+    ];
+    env.extend(app.owner_env());
+    env
+}
+
+#[tokio::test]
+async fn a_library_in_a_bucket_is_backed_up_and_restored_into_another() {
+    let Ok(bucket_url) = std::env::var("HYPERNET_TEST_S3_URL") else {
+        eprintln!("HYPERNET_TEST_S3_URL is not set: S3 storage is tested by .ci/run");
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let prefix = |name: &str| {
+        format!(
+            "{}/{}-{name}",
+            bucket_url.trim_end_matches('/'),
+            uuid::Uuid::now_v7().simple()
+        )
+    };
+    let (source, restored_into) = (prefix("source"), prefix("restored"));
+    let storage = source.clone();
+    let app = TestApp::spawn_with(move |c| c.storage_url = Some(storage)).await;
+    let ann = app.register("ann@example.com").await;
+    let photos = app.photos(&ann.access_token, 3).await;
+    app.settled_statements().await;
+    let hashes = app
+        .strings("SELECT DISTINCT hash FROM media ORDER BY hash")
+        .await;
+
+    let backups = tempfile::tempdir().unwrap();
+    let copied = backups.path().join("copied");
+    let out = app
+        .cli_on(
+            &env_of(&app, &source),
+            &["backup", copied.to_str().unwrap()],
+        )
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = backups.path().join("listed");
+    let out = app
+        .cli_on(
+            &env_of(&app, &source),
+            &["backup", "--blobs", "list", listed.to_str().unwrap()],
+        )
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!listed.join("blobs").exists(), "a listing copies no bytes");
+
+    // The copied backup goes into another prefix, which then holds every blob.
+    let target = app.empty_target().await;
+    let mut env = target.env();
+    env.push(("HYPERNET_STORAGE_URL", restored_into.clone()));
+    let out = app
+        .cli_on(&env, &["restore", copied.to_str().unwrap()])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = objects(&restored_into).await;
+    for hash in &hashes {
+        assert!(
+            keys.iter().any(|k| k.ends_with(hash.as_str())),
+            "{hash}: {keys:?}"
+        );
+    }
+
+    // The listed backup restores only where its blobs are: not into the empty prefix.
+    let elsewhere = app.empty_target().await;
+    let mut env = elsewhere.env();
+    env.push(("HYPERNET_STORAGE_URL", prefix("empty")));
+    let out = app
+        .cli_on(&env, &["restore", listed.to_str().unwrap()])
+        .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing from the store"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A server on the restored copy serves the bytes from its own prefix.
+    let storage = restored_into.clone();
+    let restored = app
+        .serve_target_with(&target, move |c| c.storage_url = Some(storage))
+        .await;
+    let login = restored
+        .login("ann@example.com", crate::helpers::PASSWORD)
+        .await;
+    let token = login["data"]["login"]["accessToken"].as_str().unwrap();
+    for photo in &photos {
+        let node = restored
+            .ok(
+                "query($id: ID!) { node(id: $id) { ... on Media { hash contentUrl } } }",
+                json!({ "id": photo }),
+                token,
+            )
+            .await;
+        let res = restored
+            .client
+            .get(restored.url(node["node"]["contentUrl"].as_str().unwrap()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let bytes = res.bytes().await.unwrap();
+        assert_eq!(
+            crate::helpers::sha256_hex(&bytes),
+            node["node"]["hash"].as_str().unwrap()
+        );
+    }
 }
