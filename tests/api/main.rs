@@ -17,6 +17,7 @@ mod graph;
 mod hardening;
 mod helpers;
 mod http;
+mod instances;
 mod integrations;
 mod library;
 mod limits;
