@@ -339,3 +339,29 @@ async fn while_a_backup_holds_the_bytes_purges_leave_them_for_the_next_sweep() {
     assert!(stored.iter().all(|h| !app.blob_exists(h)));
     assert_eq!(app.sql_i64("SELECT count(*) FROM blob_deletions").await, 0);
 }
+
+#[test]
+fn the_point_in_time_recovery_drill_passes() {
+    // The drill runs a PostgreSQL cluster of its own: on the PostgreSQL run only.
+    if std::env::var("HYPERNET_TEST_DATABASE_URL").is_err() {
+        eprintln!("the PITR drill runs with the PostgreSQL tests");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/ops/pitr-drill"))
+        .arg(env!("CARGO_BIN_EXE_hypernet"))
+        .env("PITR_DRILL_PORT", port.to_string())
+        .output()
+        .expect("run ops/pitr-drill");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PITR drill passed"), "{stdout}");
+}
