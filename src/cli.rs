@@ -208,7 +208,13 @@ async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let db = crate::db::connect_owner(config).await?;
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Up => {
+            let url = config
+                .owner_database_url
+                .clone()
+                .unwrap_or_else(|| config.effective_database_url());
+            crate::db::migrating(&url, Migrator::up(&db, None)).await??
+        }
         MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
         MigrateAction::Down { steps, .. } => Migrator::down(&db, Some(steps)).await?,
         MigrateAction::Fresh => Migrator::refresh(&db).await?,

@@ -54,8 +54,12 @@ async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<Stateme
         None => None,
     };
     let migrator = owner.as_ref().unwrap_or(&orm);
-    Migrator::up(migrator, None)
-        .await
+    let url = config
+        .owner_database_url
+        .clone()
+        .unwrap_or_else(|| config.effective_database_url());
+    db::migrating(&url, Migrator::up(migrator, None))
+        .await?
         .context("applying database migrations")?;
     db::grant_server_role(migrator, config).await?;
     if let Some(owner) = owner {

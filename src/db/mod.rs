@@ -102,6 +102,34 @@ pub async fn connect_owner(config: &Config) -> anyhow::Result<DatabaseConnection
     }
 }
 
+/// Runs `migrate` while holding PostgreSQL's advisory lock of migrations (on a connection of
+/// its own, to `url`), so that of instances starting together one migrates and the others
+/// wait, then find nothing pending. SQLite: `migrate` as it is (a migration's transaction
+/// already excludes every other writer).
+pub async fn migrating<T>(
+    url: &str,
+    migrate: impl std::future::Future<Output = T>,
+) -> anyhow::Result<T> {
+    use sea_orm::sqlx::Connection;
+    if !url.starts_with("postgres") {
+        return Ok(migrate.await);
+    }
+    /// The lock's key: "hypernet" in ASCII.
+    const MIGRATIONS_LOCK: i64 = 0x6879_7065_726e_6574;
+    let mut lock = sea_orm::sqlx::PgConnection::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(url)))?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATIONS_LOCK)
+        .execute(&mut lock)
+        .await
+        .context("waiting for the lock of migrations")?;
+    let out = migrate.await;
+    // Closing the session releases the lock.
+    lock.close().await.ok();
+    Ok(out)
+}
+
 /// Gives the server's role (the user of `DATABASE_URL`) the rows of every table `owner`
 /// created, when it is another role: it may read and write them, row-level security deciding
 /// which, but owns nothing, cannot change the schema and cannot read the migrations' record.

@@ -518,3 +518,29 @@ async fn two_instances_behind_a_proxy_share_everything_and_restart_in_turn() {
         .expect("the upload went through the restarts");
     assert!(answered.load(Ordering::SeqCst) > 20);
 }
+
+#[tokio::test]
+async fn instances_starting_together_migrate_once() {
+    let app = TestApp::spawn().await;
+    let target = app.empty_target().await;
+    let env = target.env();
+    let (first, second, third) = tokio::join!(
+        app.cli_on(&env, &["migrate", "up"]),
+        app.cli_on(&env, &["migrate", "up"]),
+        app.cli_on(&env, &["migrate", "up"]),
+    );
+    for out in [&first, &second, &third] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let status = app.cli_on(&env, &["migrate", "status"]).await;
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("applied")).count(),
+        <migration::Migrator as migration::MigratorTrait>::migrations().len(),
+        "{status}"
+    );
+}
