@@ -395,6 +395,11 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust; default false).
     #[arg(long, env = "HYPERNET_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
     pub trust_forwarded_for: bool,
+
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): traces of
+    /// requests and SQL statements are sent to `/v1/traces` there (default: none).
+    #[arg(long, env = "HYPERNET_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Parser)]

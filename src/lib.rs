@@ -21,6 +21,7 @@ pub mod service;
 pub mod startup;
 pub(crate) mod storage;
 pub(crate) mod store;
+pub mod telemetry;
 
 pub use config::Config;
 pub use startup::App;

@@ -1,6 +1,5 @@
 use clap::Parser;
 use hypernet::cli::{self, Cli};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc: a GraphQL response is thousands of small, short-lived allocations, and glibc's
 /// malloc spent a fifth of the album page's server time on them (perf, bench/README.md).
@@ -10,12 +9,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    cli::run(cli).await
+    let telemetry = hypernet::telemetry::init(cli.config.otlp_endpoint.as_deref())?;
+    let outcome = cli::run(cli).await;
+    // The batch exporter sends from a thread of its own, on this runtime: flush off it.
+    tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .ok();
+    outcome
 }

@@ -241,3 +241,126 @@ async fn client_chosen_operation_names_are_bounded() {
         5.0
     );
 }
+
+#[tokio::test]
+async fn traces_go_to_an_otlp_collector_when_one_is_configured() {
+    use std::sync::{Arc, Mutex};
+    let app = TestApp::spawn().await;
+    // A collector that keeps what it is sent.
+    // Each request's content type and body.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Received = Arc::default();
+    let kept = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let content_type = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    kept.lock().unwrap().push((content_type, body.to_vec()));
+                    ""
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_hypernet"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.database_url)
+        .envs(app.owner_env())
+        .env("HYPERNET_DATA_DIR", app.data_dir.path())
+        .env("HYPERNET_BIND", format!("127.0.0.1:{port}"))
+        .env("HYPERNET_MAINTENANCE_INTERVAL_SECS", "0")
+        .env(
+            "HYPERNET_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{collector_port}"),
+        )
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if app
+            .client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not start");
+    let res: serde_json::Value = app
+        .client
+        .post(format!("{url}/graphql"))
+        .header("x-request-id", "trace-me-7f3a")
+        .json(&json!({ "query": "query Traced { __typename }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["data"]["__typename"], "Query");
+    let ann = app.register("ann@example.com").await;
+    let res = app
+        .client
+        .post(format!("{url}/graphql"))
+        .bearer_auth(&ann.access_token)
+        .header("x-request-id", "trace-me-sql")
+        .json(&json!({ "query": "{ viewer { email } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+
+    // Stopping sends what is buffered.
+    let pid = server.id().unwrap().to_string();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let status = server.wait().await.unwrap();
+    assert!(status.success(), "{status}");
+
+    let received = received.lock().unwrap();
+    assert!(!received.is_empty(), "the collector received nothing");
+    assert!(
+        received
+            .iter()
+            .all(|(content_type, _)| content_type == "application/x-protobuf"),
+        "{:?}",
+        received.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    let all: Vec<u8> = received.iter().flat_map(|(_, body)| body.clone()).collect();
+    let holds = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for needle in [
+        "hypernet",
+        "request",
+        "trace-me-7f3a",
+        "trace-me-sql",
+        "sql",
+        "SELECT",
+    ] {
+        assert!(holds(needle), "no {needle:?} in the traces");
+    }
+}
