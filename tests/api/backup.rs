@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, sha256_hex};
+use crate::helpers::{PASSWORD, TestApp, TestUser, sha256_hex};
 
 fn succeeded(out: &std::process::Output) -> String {
     assert!(
@@ -33,15 +33,29 @@ const LIBRARY: &str = "{ viewer {
     media(first: 100) { totalCount edges { node { id hash size contentUrl } } }
     albums(first: 50) { edges { node { id name mediaCount media(first: 100) { edges { node { id } } } } } } } }";
 
-/// One round of writes: a new photo into the album, a link to the previous one, and the oldest
-/// photo of the rounds deleted and purged (so that stored bytes go while the backup runs).
+/// One round of writes: a new photo into the album, a link to the previous one, an item
+/// imported from a cloud integration, and the oldest photo of the rounds deleted and purged (so
+/// that stored bytes go while the backup runs).
 async fn write_round(
     app: &TestApp,
-    token: &str,
+    user: &TestUser,
+    cloud: &str,
     album: &str,
     round: usize,
     mine: &mut Vec<String>,
 ) {
+    let token = user.access_token.as_str();
+    let imported = crate::fixtures::png(30 + round as u32, 70);
+    let res = crate::integrations::import(
+        app,
+        user,
+        cloud,
+        vec![json!({ "externalId": format!("cloud-{round}"), "filename": format!("cloud{round}.png") })],
+        vec![Some(imported)],
+        Some(&format!("cursor-{round}")),
+    )
+    .await;
+    assert_eq!(res["data"]["importMedia"]["imported"], 1, "{res}");
     let bytes = crate::fixtures::png(40 + round as u32, 9 + (round as u32 % 7));
     let media = app
         .upload_ok(token, &format!("round{round}.png"), bytes)
@@ -90,13 +104,18 @@ async fn a_backup_taken_under_write_load_restores_to_a_consistent_library() {
     let rounds = Arc::new(AtomicUsize::new(0));
     let writer = {
         let (app, stop, rounds) = (app.clone(), stop.clone(), rounds.clone());
-        let token = ann.access_token.clone();
+        let user = TestUser {
+            id: ann.id.clone(),
+            access_token: ann.access_token.clone(),
+            refresh_token: ann.refresh_token.clone(),
+        };
         let album = album.clone();
+        let cloud = crate::integrations::cloud(&app, &ann).await;
         tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut round = 0;
             while !stop.load(Ordering::SeqCst) {
-                write_round(&app, &token, &album, round, &mut mine).await;
+                write_round(&app, &user, &cloud, &album, round, &mut mine).await;
                 round += 1;
                 rounds.store(round, Ordering::SeqCst);
             }
@@ -201,6 +220,28 @@ async fn a_backup_taken_under_write_load_restores_to_a_consistent_library() {
             "{photo} is missing"
         );
     }
+    // The imports came back with their integration, its sync cursor and their source.
+    let sources = restored
+        .ok(
+            "{ viewer { integrations(first: 10) { edges { node { id syncCursor } } } } }",
+            json!({}),
+            &token,
+        )
+        .await;
+    let integrations = sources["viewer"]["integrations"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(integrations.len(), 1, "{sources}");
+    assert!(
+        integrations[0]["node"]["syncCursor"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("cursor-")),
+        "{sources}"
+    );
+    let imported = restored
+        .sql_i64("SELECT count(*) FROM media WHERE filename LIKE 'cloud%'")
+        .await;
+    assert!(imported >= 3, "{imported}");
     let albums = library["viewer"]["albums"]["edges"].as_array().unwrap();
     assert_eq!(albums.len(), 1);
     let trip = &albums[0]["node"];

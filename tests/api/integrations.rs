@@ -19,7 +19,7 @@ async fn create(app: &TestApp, user: &TestUser, input: Value) -> Value {
         .await
 }
 
-async fn cloud(app: &TestApp, user: &TestUser) -> String {
+pub(crate) async fn cloud(app: &TestApp, user: &TestUser) -> String {
     let res = create(
         app,
         user,
@@ -34,7 +34,7 @@ async fn cloud(app: &TestApp, user: &TestUser) -> String {
 }
 
 /// A multipart `importMedia` call; `files[i]` is the file of item `i` when present.
-async fn import(
+pub(crate) async fn import(
     app: &TestApp,
     user: &TestUser,
     integration: &str,
