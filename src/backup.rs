@@ -27,6 +27,7 @@ use sea_orm::sqlx::{self, Connection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::auth::secret_file;
 use crate::config::Config;
 use crate::db::redact_url;
 use crate::service::{SECRETS_KEY_FILE, Services};
@@ -251,24 +252,12 @@ async fn snapshot_postgres(url: &str, dir: &Path) -> anyhow::Result<Snapshot> {
     let schema_version: String = sqlx::query_scalar(LAST_MIGRATION)
         .fetch_one(&mut *txn)
         .await?;
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
-    )
-    .fetch_all(&mut *txn)
-    .await?;
-    let mut rows = BTreeMap::new();
-    for table in tables
+    let tables: Vec<String> = sqlx::query_scalar(PG_TABLES).fetch_all(&mut *txn).await?;
+    let rows: BTreeMap<String, i64> = sqlx::query_as(count_rows(&tables))
+        .fetch_all(&mut *txn)
+        .await?
         .into_iter()
-        .filter(|t| !NOT_RESTORED.contains(&t.as_str()))
-    {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {}",
-            quote(&table)
-        )))
-        .fetch_one(&mut *txn)
-        .await?;
-        rows.insert(table, count);
-    }
+        .collect();
     let file = "database.pgdump";
     let status = tokio::process::Command::new("pg_dump")
         .arg("--format=custom")
@@ -333,29 +322,36 @@ async fn open_sqlite_file(path: &Path, read_only: bool) -> anyhow::Result<sqlx::
 }
 
 async fn sqlite_counts(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<BTreeMap<String, i64>> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut rows = BTreeMap::new();
-    for table in tables
-        .into_iter()
-        .filter(|t| !NOT_RESTORED.contains(&t.as_str()))
-    {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {}",
-            quote(&table)
-        )))
-        .fetch_one(&mut *conn)
+    let tables: Vec<String> = sqlx::query_scalar(SQLITE_TABLES)
+        .fetch_all(&mut *conn)
         .await?;
-        rows.insert(table, count);
-    }
-    Ok(rows)
+    Ok(sqlx::query_as(count_rows(&tables))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+const PG_TABLES: &str =
+    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
+const SQLITE_TABLES: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1";
+
+/// One statement counting the rows of each of `tables` (but those a restore does not carry),
+/// a `(table, count)` row each.
+fn count_rows(tables: &[String]) -> sqlx::AssertSqlSafe<String> {
+    let counts: Vec<String> = tables
+        .iter()
+        .filter(|t| !NOT_RESTORED.contains(&t.as_str()))
+        .map(|t| {
+            format!(
+                "SELECT '{}', count(*) FROM \"{}\"",
+                t.replace('\'', "''"),
+                t.replace('"', "\"\"")
+            )
+        })
+        .collect();
+    sqlx::AssertSqlSafe(counts.join(" UNION ALL "))
 }
 
 fn entries_of(hashes: Vec<(String, i64)>) -> Vec<BlobEntry> {
@@ -475,7 +471,7 @@ fn copy_secrets_out(config: &Config, dir: &Path) -> anyhow::Result<Vec<FileEntry
             std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
         let file = format!("secrets/{name}");
         std::fs::create_dir_all(dir.join("secrets"))?;
-        write_private(&dir.join(&file), &bytes)?;
+        secret_file::write_private(&dir.join(&file), &bytes)?;
         copied.push(FileEntry {
             file,
             size: bytes.len() as u64,
@@ -521,23 +517,6 @@ fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut file =
         std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
@@ -683,7 +662,7 @@ fn restore_secrets(
             ),
             _ => {
                 std::fs::create_dir_all(&config.data_dir)?;
-                write_private(&target, &bytes)?;
+                secret_file::write_private(&target, &bytes)?;
             }
         }
         restored.push(name.to_string());
@@ -734,24 +713,12 @@ async fn restore_postgres(
         .execute(&mut *txn)
         .await?;
     sqlx::query("DELETE FROM leases").execute(&mut *txn).await?;
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
-    )
-    .fetch_all(&mut *txn)
-    .await?;
-    let mut rows = BTreeMap::new();
-    for table in tables
+    let tables: Vec<String> = sqlx::query_scalar(PG_TABLES).fetch_all(&mut *txn).await?;
+    let rows: BTreeMap<String, i64> = sqlx::query_as(count_rows(&tables))
+        .fetch_all(&mut *txn)
+        .await?
         .into_iter()
-        .filter(|t| !NOT_RESTORED.contains(&t.as_str()))
-    {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {}",
-            quote(&table)
-        )))
-        .fetch_one(&mut *txn)
-        .await?;
-        rows.insert(table, count);
-    }
+        .collect();
     txn.commit().await?;
     conn.close().await.ok();
     // The server's role gets its rows back when it is not the owner.

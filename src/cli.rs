@@ -250,7 +250,7 @@ async fn rotate_secrets(config: &Config, new_key: Option<String>) -> anyhow::Res
     let next = config.data_dir.join(format!("{SECRETS_KEY_FILE}.next"));
     if !from_env {
         // The new key is on disk before any row is sealed with it.
-        write_private(&next, &new_hex)?;
+        crate::auth::secret_file::write_private(&next, new_hex.as_bytes())?;
     }
     let rows = match services.rotate_secrets(&new).await {
         Ok(rows) => rows,
@@ -271,23 +271,6 @@ async fn rotate_secrets(config: &Config, new_key: Option<String>) -> anyhow::Res
         "re-sealed {rows} rows of integration secrets under key {}",
         new.key_id()
     );
-    Ok(())
-}
-
-fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(content.as_bytes())?;
-    file.sync_all()?;
     Ok(())
 }
 
