@@ -102,17 +102,39 @@ pub async fn connect_owner(config: &Config) -> anyhow::Result<DatabaseConnection
     }
 }
 
-/// Runs `migrate` while holding PostgreSQL's advisory lock of migrations (on a connection of
-/// its own, to `url`), so that of instances starting together one migrates and the others
-/// wait, then find nothing pending. SQLite: `migrate` as it is (a migration's transaction
-/// already excludes every other writer).
+/// Runs `migrate` while holding the lock of migrations, so that of processes starting together
+/// one migrates and the others wait, then find nothing pending: PostgreSQL's advisory lock (on
+/// a connection of its own, to `url`); for a SQLite file, an exclusive lock on the file beside
+/// it, `<database>.migrations.lock`.
 pub async fn migrating<T>(
     url: &str,
     migrate: impl std::future::Future<Output = T>,
 ) -> anyhow::Result<T> {
     use sea_orm::sqlx::Connection;
     if !url.starts_with("postgres") {
-        return Ok(migrate.await);
+        let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("reading {}", redact_url(url)))?;
+        let database = options.get_filename();
+        if database.as_os_str().is_empty() || database.as_os_str() == ":memory:" {
+            return Ok(migrate.await);
+        }
+        let mut path = database.as_os_str().to_owned();
+        path.push(".migrations.lock");
+        let lock = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await?
+        .context("taking the lock of migrations")?;
+        let out = migrate.await;
+        // Closing the file releases the lock.
+        drop(lock);
+        return Ok(out);
     }
     /// The lock's key: "hypernet" in ASCII.
     const MIGRATIONS_LOCK: i64 = 0x6879_7065_726e_6574;

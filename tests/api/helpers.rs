@@ -195,6 +195,27 @@ impl TestApp {
         }
     }
 
+    /// The test defaults for another server on this backend: on `data_dir` and the database
+    /// of these URLs, with no maintenance sweep.
+    fn server_config(
+        &self,
+        data_dir: &std::path::Path,
+        database_url: &str,
+        owner_database_url: &str,
+    ) -> Config {
+        let mut config = Config::defaults();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = data_dir.to_path_buf();
+        config.registration = RegistrationMode::Open;
+        config.db_max_connections = 8;
+        config.jwt_secret = None;
+        config.maintenance_interval_secs = 0;
+        config.session_check_secs = TEST_SESSION_CHECK_SECS;
+        config.database_url = Some(database_url.to_string());
+        config.owner_database_url = self.is_postgres().then(|| owner_database_url.to_string());
+        config
+    }
+
     /// A server on `target` (which must outlive it), and the tests' view of its database.
     pub async fn serve_target(&self, target: &Target) -> Self {
         self.serve_target_with(target, |_| {}).await
@@ -206,18 +227,11 @@ impl TestApp {
         target: &Target,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
-        let mut config = Config::defaults();
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        config.data_dir = target.data_dir.path().to_path_buf();
-        config.registration = RegistrationMode::Open;
-        config.db_max_connections = 8;
-        config.jwt_secret = None;
-        config.maintenance_interval_secs = 0;
-        config.session_check_secs = TEST_SESSION_CHECK_SECS;
-        config.database_url = Some(target.database_url.clone());
-        config.owner_database_url = self
-            .is_postgres()
-            .then(|| target.owner_database_url.clone());
+        let mut config = self.server_config(
+            target.data_dir.path(),
+            &target.database_url,
+            &target.owner_database_url,
+        );
         configure(&mut config);
         let app = App::build(config.clone()).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -264,16 +278,11 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Self {
-        let mut config = Config::defaults();
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        config.data_dir = self.data_dir.path().to_path_buf();
-        config.registration = RegistrationMode::Open;
-        config.db_max_connections = 8;
-        config.jwt_secret = None;
-        config.maintenance_interval_secs = 0;
-        config.session_check_secs = TEST_SESSION_CHECK_SECS;
-        config.database_url = Some(self.database_url.clone());
-        config.owner_database_url = self.is_postgres().then(|| self.owner_database_url.clone());
+        let mut config = self.server_config(
+            self.data_dir.path(),
+            &self.database_url,
+            &self.owner_database_url,
+        );
         configure(&mut config);
         let app = App::build(config).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -724,4 +733,18 @@ pub fn error_code(res: &Value) -> &str {
 
 pub fn assert_code(res: &Value, code: &str) {
     assert_eq!(error_code(res), code, "unexpected response: {res}");
+}
+
+/// Whether `url` answers with a success within `tries` tenths of a second (a server or proxy
+/// the test started, coming up).
+pub async fn comes_up(client: &reqwest::Client, url: &str, tries: usize) -> bool {
+    for _ in 0..tries {
+        if let Ok(res) = client.get(url).send().await
+            && res.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code, sha256_hex};
+use crate::helpers::{TestApp, assert_code, comes_up, sha256_hex};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -36,22 +36,16 @@ impl Instance {
             .kill_on_drop(true)
             .spawn()
             .expect("start an instance");
-        for _ in 0..300 {
-            if let Ok(res) = client
-                .get(format!("http://127.0.0.1:{port}/readyz"))
-                .send()
-                .await
-                && res.status().is_success()
-            {
-                return Self {
-                    port,
-                    child: Some(child),
-                    env,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let ready = format!("http://127.0.0.1:{port}/readyz");
+        assert!(
+            comes_up(client, &ready, 300).await,
+            "instance on {port} did not start"
+        );
+        Self {
+            port,
+            child: Some(child),
+            env,
         }
-        panic!("instance on {port} did not start");
     }
 
     /// Stops it as a service manager does (SIGTERM), and waits for it to exit.
@@ -141,21 +135,13 @@ http {{
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start nginx");
-        for _ in 0..100 {
-            if let Ok(res) = client
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await
-                && res.status().is_success()
-            {
-                return Self { child, _dir: dir };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        assert!(
+            comes_up(client, &health, 100).await,
             "nginx did not start: {}",
             std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
         );
+        Self { child, _dir: dir }
     }
 }
 

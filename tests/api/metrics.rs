@@ -293,21 +293,10 @@ async fn traces_go_to_an_otlp_collector_when_one_is_configured() {
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..200 {
-        if app
-            .client
-            .get(format!("{url}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server did not start");
+    assert!(
+        crate::helpers::comes_up(&app.client, &format!("{url}/healthz"), 200).await,
+        "the server did not start"
+    );
     let res: serde_json::Value = app
         .client
         .post(format!("{url}/graphql"))
