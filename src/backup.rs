@@ -31,6 +31,7 @@ use crate::auth::secret_file;
 use crate::config::Config;
 use crate::db::redact_url;
 use crate::service::{SECRETS_KEY_FILE, Services};
+use crate::startup::JWT_SECRET_FILE;
 use crate::storage::{BlobStore, blob_key, spool};
 use crate::store;
 use crate::store::leases::BACKUP_HOLD;
@@ -40,7 +41,7 @@ pub const MANIFEST: &str = "manifest.json";
 /// The manifest's format; a restore refuses others.
 const FORMAT: u32 = 1;
 /// Generated secrets of the data dir that a backup carries.
-const SECRET_FILES: [&str; 2] = ["jwt_secret", SECRETS_KEY_FILE];
+const SECRET_FILES: [&str; 2] = [JWT_SECRET_FILE, SECRETS_KEY_FILE];
 /// How long a backup's hold lasts unless renewed (a crashed backup holds no longer).
 const HOLD_FOR: chrono::Duration = chrono::Duration::minutes(30);
 /// How often a running backup renews its hold.
@@ -141,21 +142,14 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
-/// The URL a backup reads and a restore writes with: the schema owner's when one is set (the
-/// server's own role may not read the migrations' record).
-fn admin_url(config: &Config) -> String {
-    config
-        .owner_database_url
-        .clone()
-        .unwrap_or_else(|| config.effective_database_url())
-}
-
 /// Backs the database and the stored bytes it references up into `dir` (new, or empty).
 pub async fn backup(config: &Config, dir: &Path, mode: BlobsMode) -> anyhow::Result<Report> {
     let started = Instant::now();
     ensure_empty_dir(dir)?;
+    // The schema owner's URL: the server's own role may not read the migrations' record.
+    let url = config.owner_url();
+    let backend = backend_of(&url)?;
     let services = crate::startup::services(config).await?;
-    let url = admin_url(config);
     let holder = uuid::Uuid::now_v7().to_string();
     let hold = format!("{BACKUP_HOLD}{holder}");
     ensure!(
@@ -163,7 +157,7 @@ pub async fn backup(config: &Config, dir: &Path, mode: BlobsMode) -> anyhow::Res
         "could not take the backup's hold"
     );
     let result = async {
-        let snapshot = match backend_of(&url)? {
+        let snapshot = match backend {
             Backend::Postgres => snapshot_postgres(&url, dir).await?,
             Backend::Sqlite => snapshot_sqlite(&url, dir).await?,
         };
@@ -184,7 +178,7 @@ pub async fn backup(config: &Config, dir: &Path, mode: BlobsMode) -> anyhow::Res
         format: FORMAT,
         created_at: Utc::now(),
         hypernet_version: env!("CARGO_PKG_VERSION").into(),
-        backend: backend_of(&url)?,
+        backend,
         schema_version: snapshot.schema_version,
         database,
         rows: snapshot.rows.clone(),
@@ -458,11 +452,8 @@ async fn list_in_store(blobs: &BlobStore, hashes: &[BlobEntry]) -> anyhow::Resul
 /// The generated secrets of the data dir, copied into `dir/secrets`.
 fn copy_secrets_out(config: &Config, dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
     let mut copied = Vec::new();
-    for name in SECRET_FILES {
-        let given = match name {
-            "jwt_secret" => config.jwt_secret.is_some(),
-            _ => config.secrets_key.is_some(),
-        };
+    let given = [config.jwt_secret.is_some(), config.secrets_key.is_some()];
+    for (name, given) in SECRET_FILES.into_iter().zip(given) {
         let source = config.data_dir.join(name);
         if given || !source.exists() {
             continue;
@@ -539,7 +530,7 @@ pub async fn restore(config: &Config, dir: &Path, force: bool) -> anyhow::Result
         "the backup's format is {}; this version reads {FORMAT}",
         manifest.format
     );
-    let url = admin_url(config);
+    let url = config.owner_url();
     ensure!(
         backend_of(&url)? == manifest.backend,
         "the backup is of a {:?} database; the configured database is {}",

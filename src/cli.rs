@@ -209,11 +209,7 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let db = crate::db::connect_owner(config).await?;
     match action {
         MigrateAction::Up => {
-            let url = config
-                .owner_database_url
-                .clone()
-                .unwrap_or_else(|| config.effective_database_url());
-            crate::db::migrating(&url, Migrator::up(&db, None)).await??
+            crate::db::migrating(&config.owner_url(), Migrator::up(&db, None)).await??
         }
         MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
         MigrateAction::Down { steps, .. } => Migrator::down(&db, Some(steps)).await?,

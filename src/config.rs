@@ -425,6 +425,14 @@ impl Config {
         }
     }
 
+    /// The URL of the schema's owner (migrations, backups and restores connect with it):
+    /// `HYPERNET_OWNER_DATABASE_URL`, else the server's own.
+    pub fn owner_url(&self) -> String {
+        self.owner_database_url
+            .clone()
+            .unwrap_or_else(|| self.effective_database_url())
+    }
+
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_secs)
     }

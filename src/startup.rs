@@ -54,11 +54,7 @@ async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<Stateme
         None => None,
     };
     let migrator = owner.as_ref().unwrap_or(&orm);
-    let url = config
-        .owner_database_url
-        .clone()
-        .unwrap_or_else(|| config.effective_database_url());
-    db::migrating(&url, Migrator::up(migrator, None))
+    db::migrating(&config.owner_url(), Migrator::up(migrator, None))
         .await?
         .context("applying database migrations")?;
     db::grant_server_role(migrator, config).await?;
@@ -68,10 +64,13 @@ async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<Stateme
     db::open(config, orm).await
 }
 
+/// The file in the data dir of the token signing key, when `HYPERNET_JWT_SECRET` is unset.
+pub const JWT_SECRET_FILE: &str = "jwt_secret";
+
 fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     match &config.jwt_secret {
         Some(secret) => Ok(secret.as_bytes().to_vec()),
-        None => secret_file::load_or_create(&config.data_dir, "jwt_secret", 32),
+        None => secret_file::load_or_create(&config.data_dir, JWT_SECRET_FILE, 32),
     }
 }
 

@@ -329,7 +329,6 @@ impl Db {
         }
     }
 
-    /// Closes the pool: new work is refused, idle connections are closed.
     /// The pool's figures for `/metrics`.
     pub fn pool_status(&self) -> PoolStatus {
         match &self.0 {
@@ -346,6 +345,7 @@ impl Db {
         }
     }
 
+    /// Closes the pool: new work is refused, idle connections are closed.
     pub async fn close(&self) {
         match &self.0 {
             Backend::Orm(db) => {

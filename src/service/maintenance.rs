@@ -72,18 +72,31 @@ impl Services {
         Ok(report)
     }
 
-    /// Deletes the stored bytes with this hash if no row uses them any more. While a backup
-    /// holds the stored bytes (its database snapshot may still reference these), the deletion
-    /// is recorded instead, and done by the first sweep after the backup.
-    pub(super) async fn delete_unused_blob(&self, hash: &str) -> AppResult<()> {
-        if store::media::hash_in_use(&self.db, hash).await? {
+    /// Deletes the stored bytes of these hashes that no row uses any more (call it after the
+    /// rows' deletion has committed). While a backup holds the stored bytes (its database
+    /// snapshot may still reference these), the deletions are recorded instead, and done by
+    /// the first sweep after the backup.
+    pub(super) async fn delete_unused_blobs(
+        &self,
+        hashes: impl IntoIterator<Item = &str>,
+    ) -> AppResult<()> {
+        let mut unused = Vec::new();
+        for hash in hashes {
+            if !store::media::hash_in_use(&self.db, hash).await? {
+                unused.push(hash);
+            }
+        }
+        if unused.is_empty() {
             return Ok(());
         }
-        if store::leases::backup_holds(&self.db).await? {
-            store::leases::defer_deletion(&self.db, hash).await?;
-            return Ok(());
+        let held = store::leases::backup_holds(&self.db).await?;
+        for hash in unused {
+            if held {
+                store::leases::defer_deletion(&self.db, hash).await?;
+            } else {
+                self.blobs.delete(&blob_key(hash)).await?;
+            }
         }
-        self.blobs.delete(&blob_key(hash)).await?;
         Ok(())
     }
 

@@ -114,10 +114,7 @@ impl Services {
             .chain(variants.iter())
             .map(|m| m.hash.as_str())
             .collect();
-        for hash in hashes {
-            self.delete_unused_blob(hash).await?;
-        }
-        Ok(())
+        self.delete_unused_blobs(hashes).await
     }
 
     /// A page of the viewer's trash (media and albums), most recently deleted first (in the

@@ -51,6 +51,26 @@ struct PostgresDb {
     name: String,
 }
 
+impl PostgresDb {
+    /// A new database on the PostgreSQL of `admin_url` (and the server's role, if missing).
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create a test database");
+        ensure_server_role(&admin).await;
+        admin.close().await.ok();
+        Self {
+            admin_url: admin_url.to_string(),
+            name,
+        }
+    }
+}
+
 impl Drop for PostgresDb {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
@@ -175,23 +195,12 @@ impl TestApp {
             };
         }
         let url = std::env::var("HYPERNET_TEST_DATABASE_URL").expect("a PostgreSQL test run");
-        let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = Database::connect(&url)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create the target database");
-        admin.close().await.ok();
+        let postgres = PostgresDb::create(&url).await;
         Target {
-            database_url: with_database(&with_user(&url, SERVER_ROLE), &name),
-            owner_database_url: with_database(&url, &name),
+            database_url: with_database(&with_user(&url, SERVER_ROLE), &postgres.name),
+            owner_database_url: with_database(&url, &postgres.name),
             data_dir,
-            _postgres: Some(PostgresDb {
-                admin_url: url,
-                name,
-            }),
+            _postgres: Some(postgres),
         }
     }
 
@@ -334,22 +343,11 @@ impl TestApp {
         config.session_check_secs = TEST_SESSION_CHECK_SECS;
         let postgres = match std::env::var("HYPERNET_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
-                let name = format!("hn_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = Database::connect(&url)
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                ensure_server_role(&admin).await;
-                admin.close().await.ok();
-                config.database_url = Some(with_database(&with_user(&url, SERVER_ROLE), &name));
-                config.owner_database_url = Some(with_database(&url, &name));
-                Some(PostgresDb {
-                    admin_url: url,
-                    name,
-                })
+                let postgres = PostgresDb::create(&url).await;
+                let name = &postgres.name;
+                config.database_url = Some(with_database(&with_user(&url, SERVER_ROLE), name));
+                config.owner_database_url = Some(with_database(&url, name));
+                Some(postgres)
             }
             _ => {
                 config.database_url = None;
@@ -747,4 +745,24 @@ pub async fn comes_up(client: &reqwest::Client, url: &str, tries: usize) -> bool
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// A chunk of a resumable upload at `offset` (tus `PATCH`), to the absolute `url`.
+pub async fn patch_chunk(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    offset: usize,
+    chunk: &[u8],
+) -> reqwest::Response {
+    client
+        .patch(url)
+        .bearer_auth(token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", offset.to_string())
+        .header("tus-resumable", "1.0.0")
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap()
 }

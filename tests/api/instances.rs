@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code, comes_up, sha256_hex};
+use crate::helpers::{TestApp, assert_code, comes_up, patch_chunk, sha256_hex};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -310,15 +310,7 @@ async fn two_instances_behind_a_proxy_share_everything_and_restart_in_turn() {
         .to_string();
     let half = bytes.len() / 2;
     for (instance, offset, chunk) in [(&a, 0, &bytes[..half]), (&b, half, &bytes[half..])] {
-        let res = client
-            .patch(instance.url(&path))
-            .bearer_auth(&token)
-            .header("content-type", "application/offset+octet-stream")
-            .header("upload-offset", offset.to_string())
-            .body(chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let res = patch_chunk(&client, &instance.url(&path), &token, offset, chunk).await;
         assert_eq!(res.status(), 204);
     }
     let done = post(
@@ -459,15 +451,7 @@ async fn two_instances_behind_a_proxy_share_everything_and_restart_in_turn() {
             let step = bytes.len().div_ceil(8);
             for offset in (0..bytes.len()).step_by(step) {
                 let end = (offset + step).min(bytes.len());
-                let res = client
-                    .patch(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/offset+octet-stream")
-                    .header("upload-offset", offset.to_string())
-                    .body(bytes[offset..end].to_vec())
-                    .send()
-                    .await
-                    .unwrap();
+                let res = patch_chunk(&client, &url, &token, offset, &bytes[offset..end]).await;
                 assert_eq!(res.status(), 204, "chunk at {offset}");
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }

@@ -174,16 +174,8 @@ async fn metrics_count_operations_errors_sql_per_request_and_uploads() {
         .unwrap();
     let half = bytes.len() / 2;
     for (offset, chunk) in [(0, &bytes[..half]), (half, &bytes[half..])] {
-        let res = app
-            .client
-            .patch(app.url(url))
-            .bearer_auth(token)
-            .header("content-type", "application/offset+octet-stream")
-            .header("upload-offset", offset.to_string())
-            .body(chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let res =
+            crate::helpers::patch_chunk(&app.client, &app.url(url), token, offset, chunk).await;
         assert_eq!(res.status(), 204);
     }
     let text = scrape(&app).await;

@@ -74,16 +74,9 @@ async fn media_live_in_an_s3_bucket() {
     let upload = &data["beginUpload"]["upload"];
     let half = other.len() / 2;
     for (offset, chunk) in [(0, &other[..half]), (half, &other[half..])] {
-        let res = app
-            .client
-            .patch(app.url(upload["uploadUrl"].as_str().unwrap()))
-            .bearer_auth(&ann.access_token)
-            .header("content-type", "application/offset+octet-stream")
-            .header("upload-offset", offset.to_string())
-            .body(chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let url = app.url(upload["uploadUrl"].as_str().unwrap());
+        let res =
+            crate::helpers::patch_chunk(&app.client, &url, &ann.access_token, offset, chunk).await;
         assert_eq!(res.status(), 204);
     }
     assert_eq!(

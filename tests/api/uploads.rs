@@ -27,16 +27,7 @@ async fn patch(
     offset: usize,
     chunk: &[u8],
 ) -> reqwest::Response {
-    app.client
-        .patch(app.url(url))
-        .bearer_auth(token)
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", offset.to_string())
-        .header("tus-resumable", "1.0.0")
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .unwrap()
+    crate::helpers::patch_chunk(&app.client, &app.url(url), token, offset, chunk).await
 }
 
 async fn head_offset(app: &TestApp, token: &str, url: &str) -> reqwest::Response {
