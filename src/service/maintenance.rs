@@ -9,8 +9,6 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::Services;
-use crate::error::AppResult;
-use crate::storage::blob_key;
 use crate::store;
 
 /// What one purge run removed.
@@ -70,55 +68,6 @@ impl Services {
         report.changes = self.trim_changes().await.map_err(|e| e.into_anyhow())?;
         report.blobs = self.delete_deferred_blobs().await?;
         Ok(report)
-    }
-
-    /// Deletes the stored bytes of these hashes that no row uses any more (call it after the
-    /// rows' deletion has committed). While a backup holds the stored bytes (its database
-    /// snapshot may still reference these), the deletions are recorded instead, and done by
-    /// the first sweep after the backup.
-    pub(super) async fn delete_unused_blobs(
-        &self,
-        hashes: impl IntoIterator<Item = &str>,
-    ) -> AppResult<()> {
-        let mut unused = Vec::new();
-        for hash in hashes {
-            if !store::media::hash_in_use(&self.db, hash).await? {
-                unused.push(hash);
-            }
-        }
-        if unused.is_empty() {
-            return Ok(());
-        }
-        let held = store::leases::backup_holds(&self.db).await?;
-        for hash in unused {
-            if held {
-                store::leases::defer_deletion(&self.db, hash).await?;
-            } else {
-                self.blobs.delete(&blob_key(hash)).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Deletes the bytes whose deletion waited for a backup, once no backup holds them.
-    async fn delete_deferred_blobs(&self) -> anyhow::Result<usize> {
-        let mut deleted = 0;
-        loop {
-            if store::leases::backup_holds(&self.db).await? {
-                return Ok(deleted);
-            }
-            let hashes = store::leases::deferred(&self.db, 100).await?;
-            if hashes.is_empty() {
-                return Ok(deleted);
-            }
-            for hash in hashes {
-                if !store::media::hash_in_use(&self.db, &hash).await? {
-                    self.blobs.delete(&blob_key(&hash)).await?;
-                    deleted += 1;
-                }
-                store::leases::forget_deletion(&self.db, &hash).await?;
-            }
-        }
     }
 
     /// One maintenance pass.

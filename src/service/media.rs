@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::media;
 use uuid::Uuid;
 
+use super::blobs::BlobSource;
 use super::{Services, validate};
 use crate::error::{AppError, AppResult};
 use crate::media::inspect::{self, InspectError, MediaKind};
@@ -208,6 +209,8 @@ impl Services {
                 self.tag_with_keywords(&txn, viewer, media.id, &keywords)
                     .await?;
             }
+            self.keep_blobs(&txn, &[(&hash, BlobSource::File(&upload.spooled.path))])
+                .await?;
             txn.commit().await?;
             Ok::<_, AppError>(media)
         }
@@ -218,12 +221,8 @@ impl Services {
                 media
             }
             Err(err) => {
-                if created_blob
-                    && !store::media::hash_in_use(&self.db, &hash)
-                        .await
-                        .unwrap_or(true)
-                {
-                    self.blobs.delete(&key).await.ok();
+                if created_blob {
+                    self.delete_unused_blobs([hash.as_str()]).await.ok();
                 }
                 // A parallel upload of the same bytes won the unique index: use its row.
                 if let Some(existing) =
@@ -237,10 +236,6 @@ impl Services {
                 return Err(err);
             }
         };
-        // A purge may have removed these bytes between our check and our commit.
-        if !self.blobs.exists(&key).await? {
-            self.blobs.put_file(&key, &upload.spooled.path).await?;
-        }
         if media.media_type == "photo" {
             self.variant_jobs.enqueue(media.id);
         }

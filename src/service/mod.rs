@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `accounts`, `sessions` | register, log in, tokens and their sessions, password changes |
 //! | `media`, `uploads`, `variants`, `content` | the upload pipeline, resumable uploads, thumbnails, signed downloads, the library |
-//! | `trash`, `maintenance` | the trash of every kind, purging, the periodic sweep |
+//! | `trash`, `maintenance`, `blobs` | the trash of every kind, purging, the periodic sweep, when stored bytes may go |
 //! | `albums`, `tags` | albums and their members; tags and tagging |
 //! | `links`, `graph` | links as objects, graph walks (`traverse`) |
 //! | `integrations` | integrations, their sealed credentials, imports, folder syncs |
@@ -21,6 +21,7 @@
 pub(crate) mod accounts;
 pub(crate) mod albums;
 pub(crate) mod audit;
+mod blobs;
 pub(crate) mod changes;
 pub(crate) mod content;
 pub mod documents;

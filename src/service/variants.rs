@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::Services;
+use super::blobs::BlobSource;
+use crate::error::AppError;
 use crate::storage::{blob_key, spool};
 use crate::store;
 use crate::store::media::{NewMedia, VARIANT_SOURCE};
@@ -175,7 +177,7 @@ impl Services {
                     height: i32::try_from(r.height).ok(),
                     duration_ms: None,
                     file_path: key,
-                    hash,
+                    hash: hash.clone(),
                     taken_at: original.taken_at,
                     source_type: Some(VARIANT_SOURCE.into()),
                     source_id: Some(id.to_string()),
@@ -183,6 +185,9 @@ impl Services {
                 },
             )
             .await?;
+            self.keep_blobs(&txn, &[(&hash, BlobSource::Bytes(&r.bytes))])
+                .await
+                .map_err(AppError::into_anyhow)?;
             if inserted {
                 store::links::insert_variant_link(
                     &txn,

@@ -10,6 +10,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::Sql;
+
 /// `source_type` of thumbnails and other derived files.
 pub(crate) const VARIANT_SOURCE: &str = "variant";
 
@@ -310,6 +312,73 @@ pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Resu
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// How [`lock_hashes`] holds its locks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HashLock {
+    /// Taken by a transaction whose rows start using the bytes: any number at once.
+    Shared,
+    /// Taken to decide that no row uses the bytes, and delete them: alone.
+    Exclusive,
+}
+
+/// The class of the advisory locks on hashes: the two-key form's first key, so that they have
+/// a key space of their own, apart from the users' one-key locks.
+pub(crate) const HASH_LOCK_CLASS: i32 = 0x6862_6c62;
+
+/// A hash's key in [`HASH_LOCK_CLASS`]: its first 32 bits. Two hashes sharing a key only wait
+/// for each other.
+pub(crate) fn hash_lock_key(hash: &str) -> i32 {
+    hash.get(..8)
+        .and_then(|prefix| u32::from_str_radix(prefix, 16).ok())
+        .map_or(0, |key| key as i32)
+}
+
+/// Locks the bytes with these hashes until the transaction ends, so that deciding they are
+/// unused (and deleting them) cannot interleave with a transaction whose rows start using
+/// them. PostgreSQL: transaction-scoped advisory locks, in key order so that two holders of
+/// several never wait for each other in a cycle; SQLite: nothing, because its write
+/// transactions (`Db::begin_write`) already exclude each other, which is what both sides use.
+pub(crate) async fn lock_hashes(
+    db: &impl ConnectionTrait,
+    hashes: &[&str],
+    lock: HashLock,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres || hashes.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<i32> = hashes.iter().map(|h| hash_lock_key(h)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let function = match lock {
+        HashLock::Shared => "pg_advisory_xact_lock_shared",
+        HashLock::Exclusive => "pg_advisory_xact_lock",
+    };
+    // One statement whatever the count: a VALUES list padded to a power of two (a lock taken
+    // twice is held once more, until the same end).
+    let last = *keys.last().expect("not empty");
+    let padded = keys.len().next_power_of_two();
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("SELECT count(")
+        .push(function)
+        .push("(")
+        .bind(HASH_LOCK_CLASS)
+        .push(", k)) FROM (VALUES ");
+    for (i, key) in keys
+        .into_iter()
+        .chain(std::iter::repeat(last))
+        .take(padded)
+        .enumerate()
+    {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").bind(key).push("::int4)");
+    }
+    sql.push(") AS v(k)");
+    db.query_one_raw(sql.statement()).await?;
+    Ok(())
 }
 
 /// Whether any row, of any user, still uses the bytes with this hash. On PostgreSQL the

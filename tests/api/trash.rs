@@ -349,3 +349,98 @@ async fn the_server_purges_periodically() {
     }
     panic!("the maintenance task did not purge the trash (rows and bytes)");
 }
+
+/// The stored bytes of `media` answer its `contentUrl`, byte for byte.
+async fn assert_content(app: &TestApp, media: &Value, bytes: &[u8]) {
+    let res = app
+        .client
+        .get(app.url(media["contentUrl"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "content of {media}");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes);
+}
+
+/// A purge deciding that bytes are unused, and an upload of the same bytes by someone else
+/// that finds them stored, run together round after round: whichever commits first, the
+/// upload's media keeps its bytes.
+#[tokio::test]
+async fn a_purge_racing_an_upload_of_the_same_bytes_never_leaves_it_without_them() {
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    for round in 0..12u32 {
+        let bytes = fixtures::gif(20 + round, 20);
+        let a = app
+            .upload_ok(&ann.access_token, "a.gif", bytes.clone())
+            .await;
+        mutate(&app, &ann, "deleteMedia", &[&a["id"]]).await;
+        let ids = [&a["id"]];
+        let (purged, uploaded) = tokio::join!(
+            mutate(&app, &ann, "purgeMedia", &ids),
+            app.upload_ok(&bob.access_token, "b.gif", bytes.clone()),
+        );
+        assert!(purged["errors"].is_null(), "round {round}: {purged}");
+        assert!(
+            app.blob_exists(&sha256_hex(&bytes)),
+            "round {round}: Bob's media lost its bytes"
+        );
+        assert_content(&app, &uploaded, &bytes).await;
+    }
+}
+
+/// The upload's side of the race, held open: while a purge holds a hash's lock (as it does
+/// from finding the bytes unused until they are deleted), an upload that found those bytes
+/// stored waits before its commit, and writes them again if they went meanwhile. PostgreSQL
+/// only: the lock is an advisory lock there, which the test takes itself (on SQLite both
+/// sides are write transactions, which the race test above covers).
+#[tokio::test]
+async fn an_upload_waits_for_a_purge_holding_its_bytes_and_writes_them_again() {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let bob = app.register("bob@example.com").await;
+    let bytes = fixtures::gif(33, 21);
+    let hash = sha256_hex(&bytes);
+    // Bytes stored with no row using them: what a purge finds before it deletes them.
+    let path = app.data_dir.path().join(format!(
+        "blobs/sha256/{}/{}/{hash}",
+        &hash[0..2],
+        &hash[2..4]
+    ));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+
+    // The purge's lock: class "hblb", the hash's first 32 bits.
+    let key = u32::from_str_radix(&hash[..8], 16).unwrap() as i32;
+    let purge = app.db.begin().await.unwrap();
+    purge
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [0x6862_6c62_i32.into(), key.into()],
+        ))
+        .await
+        .unwrap();
+    let upload = app.upload_ok(&bob.access_token, "b.gif", bytes.clone());
+    tokio::pin!(upload);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(800), &mut upload)
+            .await
+            .is_err(),
+        "the upload committed while a purge held its bytes' lock"
+    );
+    // The purge deletes the bytes it found unused, and ends.
+    std::fs::remove_file(&path).unwrap();
+    purge.commit().await.unwrap();
+    let media = upload.await;
+    assert!(
+        app.blob_exists(&hash),
+        "the upload did not write its bytes again"
+    );
+    assert_content(&app, &media, &bytes).await;
+}

@@ -2,8 +2,8 @@
 //! and `source` links, idempotent by external id, in one transaction. The pipeline runs in
 //! named steps (plan, reserve, store, commit) because the steps before the transaction take
 //! what the database does not give back by itself (quota, blobs): when the batch does not
-//! commit, `undo_batch` returns exactly what was taken, and after it commits,
-//! `restore_purged_blobs` repairs what a concurrent purge may have removed. The plan step,
+//! commit, `undo_batch` returns exactly what was taken, and the commit keeps the stored bytes
+//! from a concurrent purge (`Services::keep_blobs`). The plan step,
 //! the largest, has its own file.
 
 mod plan;
@@ -18,6 +18,7 @@ use super::{ImportItem, ImportOutcome};
 use crate::error::{AppError, AppResult};
 use crate::kinds::ObjectKind;
 use crate::service::Services;
+use crate::service::blobs::BlobSource;
 use crate::storage::blob_key;
 use crate::store;
 use crate::store::integrations::IntegrationChanges;
@@ -99,7 +100,6 @@ impl Services {
             self.undo_batch(viewer, plan.new_bytes, created_blobs).await;
             return Err(retry_on_conflict(err));
         }
-        self.restore_purged_blobs(&items, &plan.plans).await?;
         self.batch_outcome(viewer, &plan.plans).await
     }
 
@@ -188,6 +188,16 @@ impl Services {
         if plan.new_bytes > 0 {
             store::quota::commit_reservation(&txn, viewer, plan.new_bytes).await?;
         }
+        let stored: Vec<_> = plan
+            .plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::Store { index, .. } => items[*index].file.as_ref(),
+                Plan::Skip(_) | Plan::Link(_) => None,
+            })
+            .map(|file| (file.sha256.as_str(), BlobSource::File(&file.path)))
+            .collect();
+        self.keep_blobs(&txn, &stored).await?;
         if let Some(cursor) = sync_cursor {
             store::integrations::update(
                 &txn,
@@ -213,34 +223,10 @@ impl Services {
                 .await
                 .ok();
         }
-        for key in created_blobs {
-            let hash = key.rsplit('/').next().unwrap_or_default().to_string();
-            if !store::media::hash_in_use(&self.db, &hash)
-                .await
-                .unwrap_or(true)
-            {
-                self.blobs.delete(&key).await.ok();
-            }
-        }
-    }
-
-    /// Repairs storage after the commit: a purge may have removed bytes that `store_blobs`
-    /// found in storage before the commit, so every stored item's bytes are written again if
-    /// they are gone.
-    async fn restore_purged_blobs(&self, items: &[ImportItem], plans: &[Plan]) -> AppResult<()> {
-        for plan in plans {
-            if let Plan::Store { index, .. } = plan {
-                let file = items[*index]
-                    .file
-                    .as_ref()
-                    .expect("planned to store a file");
-                let key = blob_key(&file.sha256);
-                if !self.blobs.exists(&key).await? {
-                    self.blobs.put_file(&key, &file.path).await?;
-                }
-            }
-        }
-        Ok(())
+        let hashes = created_blobs
+            .iter()
+            .map(|key| key.rsplit('/').next().unwrap_or_default());
+        self.delete_unused_blobs(hashes).await.ok();
     }
 
     /// What the committed batch did, with the media of every item in order, and a variant job
