@@ -192,10 +192,8 @@ async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
             let services = startup::services(&config).await?;
             let report = services.purge_expired().await?;
             println!(
-                "purged {} media, {} albums, {} tags, {} expired upload sessions and {} journal events; deleted {} blobs that had waited for a backup",
-                report.media,
-                report.albums,
-                report.tags,
+                "purged {}, {} expired upload sessions and {} journal events; deleted {} blobs that had waited for a backup",
+                report.purged(),
                 report.upload_sessions,
                 report.changes,
                 report.blobs
@@ -207,22 +205,26 @@ async fn operate(config: Config, command: Command) -> anyhow::Result<()> {
 
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let db = crate::db::connect_owner(config).await?;
-    match action {
-        MigrateAction::Up => {
-            crate::db::migrating(&config.owner_url(), Migrator::up(&db, None)).await??
+    if let MigrateAction::Status = action {
+        for m in Migrator::get_migration_with_status(&db).await? {
+            let status = m.status().to_string().to_lowercase();
+            println!("{status:8} {}", m.name());
         }
-        MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
-        MigrateAction::Down { steps, .. } => Migrator::down(&db, Some(steps)).await?,
-        MigrateAction::Fresh => Migrator::refresh(&db).await?,
-        MigrateAction::Status => {
-            for m in Migrator::get_migration_with_status(&db).await? {
-                let status = m.status().to_string().to_lowercase();
-                println!("{status:8} {}", m.name());
-            }
-            return Ok(());
-        }
+        return Ok(());
     }
-    crate::db::grant_server_role(&db, config).await?;
+    // The change and the grants that follow it under one lock: processes granting the same
+    // tables at once fail with "tuple concurrently updated".
+    crate::db::migrating(&config.owner_url(), async {
+        match action {
+            MigrateAction::Up => Migrator::up(&db, None).await?,
+            MigrateAction::Down { all: true, .. } => Migrator::down(&db, None).await?,
+            MigrateAction::Down { steps, .. } => Migrator::down(&db, Some(steps)).await?,
+            MigrateAction::Fresh => Migrator::refresh(&db).await?,
+            MigrateAction::Status => unreachable!("answered above"),
+        }
+        crate::db::grant_server_role(&db, config).await
+    })
+    .await??;
     for m in Migrator::get_migration_with_status(&db).await? {
         tracing::info!(migration = m.name(), status = %m.status(), "migration");
     }

@@ -54,10 +54,15 @@ async fn connect_and_migrate(config: &Config) -> anyhow::Result<(Db, Arc<Stateme
         None => None,
     };
     let migrator = owner.as_ref().unwrap_or(&orm);
-    db::migrating(&config.owner_url(), Migrator::up(migrator, None))
-        .await?
-        .context("applying database migrations")?;
-    db::grant_server_role(migrator, config).await?;
+    // The grants under the same lock as the migrations: processes granting the same tables
+    // at once fail with "tuple concurrently updated".
+    db::migrating(&config.owner_url(), async {
+        Migrator::up(migrator, None)
+            .await
+            .context("applying database migrations")?;
+        db::grant_server_role(migrator, config).await
+    })
+    .await??;
     if let Some(owner) = owner {
         owner.close().await.ok();
     }
