@@ -179,6 +179,16 @@ impl ObjectKind {
     }
 }
 
+/// The link types the server gives a meaning to, each with the kinds of the ends it joins
+/// (from, to): a client's link of one of these types must join exactly these.
+pub(crate) const BUILT_IN_LINKS: [(&str, ObjectKind, ObjectKind); 5] = [
+    ("contains", ObjectKind::Album, ObjectKind::Media),
+    ("source", ObjectKind::Media, ObjectKind::Integration),
+    ("duplicate_of", ObjectKind::Media, ObjectKind::Media),
+    ("variant_of", ObjectKind::Media, ObjectKind::Media),
+    ("tagged", ObjectKind::Media, ObjectKind::Tag),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,9 +119,13 @@ impl Loader<Uuid> for AlbumLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, albums::Model> {
-        let rows = store::albums::find_active(&self.0.services.db, self.0.viewer, keys)
-            .await
-            .map_err(db_error)?;
+        let rows = store::kinds::find_active::<entity::albums::Entity>(
+            &self.0.services.db,
+            self.0.viewer,
+            keys,
+        )
+        .await
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(|a| (a.id, a)).collect())
     }
 }
@@ -339,9 +343,13 @@ impl Loader<Uuid> for IntegrationLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, integrations::Model> {
-        let rows = store::integrations::find_active(&self.0.services.db, self.0.viewer, keys)
-            .await
-            .map_err(db_error)?;
+        let rows = store::kinds::find_active::<entity::integrations::Entity>(
+            &self.0.services.db,
+            self.0.viewer,
+            keys,
+        )
+        .await
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(|i| (i.id, i)).collect())
     }
 }
@@ -388,9 +396,13 @@ impl Loader<Uuid> for TagLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, tags::Model> {
-        let rows = store::tags::find_active(&self.0.services.db, self.0.viewer, keys)
-            .await
-            .map_err(db_error)?;
+        let rows = store::kinds::find_active::<entity::tags::Entity>(
+            &self.0.services.db,
+            self.0.viewer,
+            keys,
+        )
+        .await
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(|t| (t.id, t)).collect())
     }
 }

@@ -98,7 +98,7 @@ impl Services {
     ) -> AppResult<albums::Model> {
         store::lock_user(txn, viewer).await?;
         store::albums::lock(txn, &[id]).await?;
-        store::albums::find_active(txn, viewer, &[id])
+        store::kinds::find_active::<entity::albums::Entity>(txn, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(no_album)
@@ -151,7 +151,7 @@ impl Services {
             store::albums::set_deleted(&txn, id, None).await?;
             store::albums::recount(&txn, &[id]).await?;
         }
-        let album = store::albums::find_active(&txn, viewer, &[id])
+        let album = store::kinds::find_active::<entity::albums::Entity>(&txn, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(no_album)?;
@@ -274,7 +274,7 @@ impl Services {
             store::links::insert_many(&txn, links).await?;
             store::albums::recount(&txn, &[album_id]).await?;
         }
-        let album = store::albums::find_active(&txn, viewer, &[album_id])
+        let album = store::kinds::find_active::<entity::albums::Entity>(&txn, viewer, &[album_id])
             .await?
             .pop()
             .ok_or_else(no_album)?;
@@ -303,7 +303,7 @@ impl Services {
             store::albums::update(&txn, album, None, None, Some(None)).await?;
         }
         store::albums::recount(&txn, &[album_id]).await?;
-        let album = store::albums::find_active(&txn, viewer, &[album_id])
+        let album = store::kinds::find_active::<entity::albums::Entity>(&txn, viewer, &[album_id])
             .await?
             .pop()
             .ok_or_else(no_album)?;
@@ -349,7 +349,7 @@ impl Services {
 
     /// The viewer's active album.
     pub(crate) async fn album(&self, viewer: Uuid, id: Uuid) -> AppResult<albums::Model> {
-        store::albums::find_active(&self.db, viewer, &[id])
+        store::kinds::find_active::<entity::albums::Entity>(&self.db, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(no_album)

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Services, validate};
 use crate::error::{AppError, AppResult};
-use crate::kinds::ObjectKind;
+use crate::kinds::{BUILT_IN_LINKS, ObjectKind};
 use crate::store;
 use crate::store::links::{CONTAINS, NewLink};
 
@@ -49,13 +49,10 @@ fn not_managed(link_type: &str) -> AppResult<()> {
 
 /// The ends a built-in type requires, if it is one.
 fn built_in_ends(link_type: &str) -> Option<(ObjectKind, ObjectKind)> {
-    match link_type {
-        "contains" => Some((ObjectKind::Album, ObjectKind::Media)),
-        "source" => Some((ObjectKind::Media, ObjectKind::Integration)),
-        "duplicate_of" | "variant_of" => Some((ObjectKind::Media, ObjectKind::Media)),
-        "tagged" => Some((ObjectKind::Media, ObjectKind::Tag)),
-        _ => None,
-    }
+    BUILT_IN_LINKS
+        .into_iter()
+        .find(|(name, ..)| *name == link_type)
+        .map(|(_, from, to)| (from, to))
 }
 
 fn strength(raw: Option<f64>) -> AppResult<Option<f64>> {
@@ -90,13 +87,17 @@ impl Services {
             ObjectKind::Media => store::media::find_active(db, viewer, id)
                 .await?
                 .is_some_and(|m| m.source_type.as_deref() != Some(store::media::VARIANT_SOURCE)),
-            ObjectKind::Album => !store::albums::find_active(db, viewer, &[id])
-                .await?
-                .is_empty(),
+            ObjectKind::Album => {
+                !store::kinds::find_active::<entity::albums::Entity>(db, viewer, &[id])
+                    .await?
+                    .is_empty()
+            }
             ObjectKind::Integration => false,
-            ObjectKind::Tag => !store::tags::find_active(db, viewer, &[id])
-                .await?
-                .is_empty(),
+            ObjectKind::Tag => {
+                !store::kinds::find_active::<entity::tags::Entity>(db, viewer, &[id])
+                    .await?
+                    .is_empty()
+            }
         })
     }
 

@@ -2,26 +2,45 @@
 //! retention, expired upload sessions, missing thumbnails, quota reservations, the change
 //! journal's retention.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
 
 use super::Services;
+use crate::kinds::Kind;
 use crate::store;
 
 /// What one purge run removed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PurgeReport {
-    pub media: usize,
-    pub albums: usize,
-    pub tags: usize,
+    /// Objects purged from the trash, by kind (every kind of `service::trash::IN_TRASH`).
+    pub(crate) items: Vec<(Kind, usize)>,
     /// Events of the change journal past its retention.
     pub changes: u64,
     pub upload_sessions: usize,
     /// Stored bytes whose deletion had waited for a backup to end.
     pub blobs: usize,
+}
+
+impl PurgeReport {
+    /// Whether the run removed nothing at all.
+    pub fn is_nothing(&self) -> bool {
+        self.items.iter().all(|(_, n)| *n == 0)
+            && self.changes == 0
+            && self.upload_sessions == 0
+            && self.blobs == 0
+    }
+
+    /// What was purged from the trash, as "2 media, 0 albums, 1 tags".
+    pub fn purged(&self) -> String {
+        let items: Vec<String> = self
+            .items
+            .iter()
+            .map(|(kind, n)| format!("{n} {}", kind.spec().table))
+            .collect();
+        items.join(", ")
+    }
 }
 
 impl Services {
@@ -30,40 +49,10 @@ impl Services {
     pub async fn purge_expired(&self) -> anyhow::Result<PurgeReport> {
         let mut report = PurgeReport::default();
         let cutoff = store::now() - self.trash_retention;
-        loop {
-            let rows = store::media::expired_trash(&self.db, cutoff, 200).await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut by_user: BTreeMap<Uuid, Vec<_>> = BTreeMap::new();
-            for m in rows {
-                by_user.entry(m.user_id).or_default().push(m);
-            }
-            for (user, originals) in by_user {
-                report.media += originals.len();
-                self.purge_rows(user, originals)
-                    .await
-                    .map_err(|e| e.into_anyhow().context(format!("purging media of {user}")))?;
-            }
-        }
-        loop {
-            let albums = store::albums::expired_trash(&self.db, cutoff, 200).await?;
-            if albums.is_empty() {
-                break;
-            }
-            let ids: Vec<Uuid> = albums.iter().map(|a| a.id).collect();
-            report.albums += ids.len();
-            self.purge_albums(&ids).await.map_err(|e| e.into_anyhow())?;
-        }
-        loop {
-            let tags = store::tags::expired_trash(&self.db, cutoff, 200).await?;
-            if tags.is_empty() {
-                break;
-            }
-            let ids: Vec<Uuid> = tags.iter().map(|t| t.id).collect();
-            report.tags += ids.len();
-            self.purge_tags(&ids).await.map_err(|e| e.into_anyhow())?;
-        }
+        report.items = self
+            .purge_deleted_before(cutoff)
+            .await
+            .map_err(|e| e.into_anyhow().context("purging the trash"))?;
         report.upload_sessions = self.expire_upload_sessions().await?;
         report.changes = self.trim_changes().await.map_err(|e| e.into_anyhow())?;
         report.blobs = self.delete_deferred_blobs().await?;
@@ -77,11 +66,9 @@ impl Services {
         let forgotten =
             store::login_throttle::forget_stale(&self.db, store::now() - chrono::Duration::days(1))
                 .await?;
-        if report != PurgeReport::default() || queued > 0 || forgotten > 0 {
+        if !report.is_nothing() || queued > 0 || forgotten > 0 {
             tracing::info!(
-                purged_media = report.media,
-                purged_albums = report.albums,
-                purged_tags = report.tags,
+                purged = %report.purged(),
                 expired_uploads = report.upload_sessions,
                 queued_thumbnails = queued,
                 forgotten_login_throttles = forgotten,

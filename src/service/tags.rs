@@ -71,7 +71,7 @@ impl Services {
         id: Uuid,
     ) -> AppResult<tags::Model> {
         store::lock_user(txn, viewer).await?;
-        store::tags::find_active(txn, viewer, &[id])
+        store::kinds::find_active::<entity::tags::Entity>(txn, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(no_tag)
@@ -123,7 +123,7 @@ impl Services {
             }
             store::tags::set_deleted(&txn, id, None).await?;
         }
-        let tag = store::tags::find_active(&txn, viewer, &[id])
+        let tag = store::kinds::find_active::<entity::tags::Entity>(&txn, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(no_tag)?;
@@ -138,7 +138,7 @@ impl Services {
         viewer: Uuid,
         ids: &[Uuid],
     ) -> AppResult<Vec<tags::Model>> {
-        let found = store::tags::find_active(db, viewer, ids).await?;
+        let found = store::kinds::find_active::<entity::tags::Entity>(db, viewer, ids).await?;
         if found.len() == ids.len() {
             Ok(found)
         } else {
@@ -256,15 +256,6 @@ impl Services {
 
     pub(crate) async fn tags_count(&self, viewer: Uuid) -> AppResult<u64> {
         Ok(store::tags::count(&self.db, viewer).await?)
-    }
-
-    /// Deletes tags for good, with their links (their media stay).
-    pub(super) async fn purge_tags(&self, ids: &[Uuid]) -> AppResult<()> {
-        let txn = self.db.begin_write().await?;
-        store::links::delete_touching(&txn, ids).await?;
-        store::tags::delete_rows(&txn, ids).await?;
-        txn.commit().await?;
-        Ok(())
     }
 }
 

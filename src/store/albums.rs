@@ -18,6 +18,12 @@ pub(crate) struct NewAlbum {
     pub description: Option<String>,
 }
 
+impl super::kinds::KindTable for albums::Entity {
+    const ID: albums::Column = albums::Column::Id;
+    const OWNER: albums::Column = albums::Column::UserId;
+    const DELETED_AT: albums::Column = albums::Column::DeletedAt;
+}
+
 pub(crate) async fn insert(db: &impl ConnectionTrait, a: NewAlbum) -> Result<albums::Model, DbErr> {
     let now = now();
     albums::ActiveModel {
@@ -34,20 +40,6 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, a: NewAlbum) -> Result<alb
     }
     .insert(db)
     .await
-}
-
-/// The user's active albums with these ids.
-pub(crate) async fn find_active(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<albums::Model>, DbErr> {
-    albums::Entity::find()
-        .filter(albums::Column::UserId.eq(user_id))
-        .filter(albums::Column::Id.is_in(ids.iter().copied()))
-        .filter(albums::Column::DeletedAt.is_null())
-        .all(db)
-        .await
 }
 
 /// The user's album with this id, deleted or not.
@@ -180,73 +172,6 @@ pub(crate) async fn count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u6
         .filter(albums::Column::DeletedAt.is_null())
         .count(db)
         .await
-}
-
-/// A page of the user's deleted albums, most recently deleted first.
-pub(crate) async fn trash_page(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    cursor: Option<(DateTime<Utc>, Uuid)>,
-    backward: bool,
-    limit: u64,
-) -> Result<Vec<albums::Model>, DbErr> {
-    let mut query = albums::Entity::find()
-        .filter(albums::Column::UserId.eq(user_id))
-        .filter(albums::Column::DeletedAt.is_not_null());
-    if let Some((at, id)) = cursor {
-        let (t, i) = if backward {
-            (albums::Column::DeletedAt.gt(at), albums::Column::Id.gt(id))
-        } else {
-            (albums::Column::DeletedAt.lt(at), albums::Column::Id.lt(id))
-        };
-        query = query.filter(
-            Condition::any().add(t).add(
-                Condition::all()
-                    .add(albums::Column::DeletedAt.eq(at))
-                    .add(i),
-            ),
-        );
-    }
-    let query = if backward {
-        query
-            .order_by_asc(albums::Column::DeletedAt)
-            .order_by_asc(albums::Column::Id)
-    } else {
-        query
-            .order_by_desc(albums::Column::DeletedAt)
-            .order_by_desc(albums::Column::Id)
-    };
-    query.limit(limit).all(db).await
-}
-
-pub(crate) async fn trash_count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
-    albums::Entity::find()
-        .filter(albums::Column::UserId.eq(user_id))
-        .filter(albums::Column::DeletedAt.is_not_null())
-        .count(db)
-        .await
-}
-
-/// Deleted albums whose retention ended before `cutoff`, any user, oldest first.
-pub(crate) async fn expired_trash(
-    db: &impl ConnectionTrait,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<albums::Model>, DbErr> {
-    albums::Entity::find()
-        .filter(albums::Column::DeletedAt.lt(cutoff))
-        .order_by_asc(albums::Column::DeletedAt)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    albums::Entity::delete_many()
-        .filter(albums::Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The viewer's active albums that contain these media, as (media id, album), for

@@ -21,6 +21,12 @@ pub(crate) struct NewIntegration {
     pub config: serde_json::Value,
 }
 
+impl super::kinds::KindTable for integrations::Entity {
+    const ID: integrations::Column = integrations::Column::Id;
+    const OWNER: integrations::Column = integrations::Column::UserId;
+    const DELETED_AT: integrations::Column = integrations::Column::DeletedAt;
+}
+
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     i: NewIntegration,
@@ -43,20 +49,6 @@ pub(crate) async fn insert(
     }
     .insert(db)
     .await
-}
-
-/// The user's active integrations with these ids.
-pub(crate) async fn find_active(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<integrations::Model>, DbErr> {
-    integrations::Entity::find()
-        .filter(integrations::Column::UserId.eq(user_id))
-        .filter(integrations::Column::Id.is_in(ids.iter().copied()))
-        .filter(integrations::Column::DeletedAt.is_null())
-        .all(db)
-        .await
 }
 
 /// The fields `updateIntegration` and a sync may change.

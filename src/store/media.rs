@@ -6,7 +6,7 @@ use entity::media;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ExprTrait, PaginatorTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -14,6 +14,19 @@ use super::sql::Sql;
 
 /// `source_type` of thumbnails and other derived files.
 pub(crate) const VARIANT_SOURCE: &str = "variant";
+
+impl super::kinds::KindTable for media::Entity {
+    const ID: media::Column = media::Column::Id;
+    const OWNER: media::Column = media::Column::UserId;
+    const DELETED_AT: media::Column = media::Column::DeletedAt;
+
+    /// A thumbnail goes with its original, in the trash as everywhere.
+    fn items() -> Condition {
+        Condition::any()
+            .add(media::Column::SourceType.is_null())
+            .add(media::Column::SourceType.ne(VARIANT_SOURCE))
+    }
+}
 
 /// The user's media with this id (thumbnails included), if it is not deleted.
 pub(crate) async fn find_active(
@@ -228,87 +241,6 @@ pub(crate) async fn restore(
         .filter(media::Column::UserId.eq(user_id))
         .filter(media::Column::Id.is_in(ids.iter().copied()))
         .filter(media::Column::DeletedAt.eq(deleted_at))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
-}
-
-/// A page of the user's deleted originals, most recently deleted first.
-pub(crate) async fn trash_page(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    cursor: Option<(DateTime<Utc>, Uuid)>,
-    backward: bool,
-    limit: u64,
-) -> Result<Vec<media::Model>, DbErr> {
-    let mut query = media::Entity::find()
-        .filter(media::Column::UserId.eq(user_id))
-        .filter(media::Column::DeletedAt.is_not_null())
-        .filter(
-            Condition::any()
-                .add(media::Column::SourceType.is_null())
-                .add(media::Column::SourceType.ne(VARIANT_SOURCE)),
-        );
-    if let Some((at, id)) = cursor {
-        let (t, i) = if backward {
-            (media::Column::DeletedAt.gt(at), media::Column::Id.gt(id))
-        } else {
-            (media::Column::DeletedAt.lt(at), media::Column::Id.lt(id))
-        };
-        query = query.filter(
-            Condition::any()
-                .add(t)
-                .add(Condition::all().add(media::Column::DeletedAt.eq(at)).add(i)),
-        );
-    }
-    let query = if backward {
-        query
-            .order_by_asc(media::Column::DeletedAt)
-            .order_by_asc(media::Column::Id)
-    } else {
-        query
-            .order_by_desc(media::Column::DeletedAt)
-            .order_by_desc(media::Column::Id)
-    };
-    query.limit(limit).all(db).await
-}
-
-pub(crate) async fn trash_count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
-    media::Entity::find()
-        .filter(media::Column::UserId.eq(user_id))
-        .filter(media::Column::DeletedAt.is_not_null())
-        .filter(
-            Condition::any()
-                .add(media::Column::SourceType.is_null())
-                .add(media::Column::SourceType.ne(VARIANT_SOURCE)),
-        )
-        .count(db)
-        .await
-}
-
-/// Deleted originals whose retention ended before `cutoff`, any user, oldest first.
-pub(crate) async fn expired_trash(
-    db: &impl ConnectionTrait,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<media::Model>, DbErr> {
-    media::Entity::find()
-        .filter(media::Column::DeletedAt.lt(cutoff))
-        .filter(
-            Condition::any()
-                .add(media::Column::SourceType.is_null())
-                .add(media::Column::SourceType.ne(VARIANT_SOURCE)),
-        )
-        .order_by_asc(media::Column::DeletedAt)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-/// Deletes rows for good.
-pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<u64, DbErr> {
-    let res = media::Entity::delete_many()
-        .filter(media::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     Ok(res.rows_affected)

@@ -8,6 +8,7 @@ pub(crate) mod documents;
 pub(crate) mod graph;
 pub(crate) mod integrations;
 mod json_filter;
+pub(crate) mod kinds;
 pub(crate) mod leases;
 pub(crate) mod library;
 pub(crate) mod links;

@@ -16,6 +16,12 @@ use super::sql::{self, Sql};
 /// The link type that says a media carries a tag (media → tag).
 pub(crate) const TAGGED: &str = "tagged";
 
+impl super::kinds::KindTable for tags::Entity {
+    const ID: tags::Column = tags::Column::Id;
+    const OWNER: tags::Column = tags::Column::UserId;
+    const DELETED_AT: tags::Column = tags::Column::DeletedAt;
+}
+
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -34,23 +40,6 @@ pub(crate) async fn insert(
     }
     .insert(db)
     .await
-}
-
-/// The user's active tags with these ids.
-pub(crate) async fn find_active(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<tags::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    tags::Entity::find()
-        .filter(tags::Column::UserId.eq(user_id))
-        .filter(tags::Column::Id.is_in(ids.iter().copied()))
-        .filter(tags::Column::DeletedAt.is_null())
-        .all(db)
-        .await
 }
 
 /// The user's tag with this id, in the trash or not.
@@ -215,70 +204,4 @@ pub(crate) async fn taggings(
             ))
         })
         .collect()
-}
-
-/// A page of the user's tags in the trash, most recently deleted first (oldest first when
-/// `backward`), after `(deleted_at, id)`.
-pub(crate) async fn trash_page(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    cursor: Option<(DateTime<Utc>, Uuid)>,
-    backward: bool,
-    limit: u64,
-) -> Result<Vec<tags::Model>, DbErr> {
-    let mut query = tags::Entity::find()
-        .filter(tags::Column::UserId.eq(user_id))
-        .filter(tags::Column::DeletedAt.is_not_null());
-    if let Some((at, id)) = cursor {
-        let (t, i) = if backward {
-            (tags::Column::DeletedAt.gt(at), tags::Column::Id.gt(id))
-        } else {
-            (tags::Column::DeletedAt.lt(at), tags::Column::Id.lt(id))
-        };
-        query = query.filter(
-            Condition::any()
-                .add(t)
-                .add(Condition::all().add(tags::Column::DeletedAt.eq(at)).add(i)),
-        );
-    }
-    let query = if backward {
-        query
-            .order_by_asc(tags::Column::DeletedAt)
-            .order_by_asc(tags::Column::Id)
-    } else {
-        query
-            .order_by_desc(tags::Column::DeletedAt)
-            .order_by_desc(tags::Column::Id)
-    };
-    query.limit(limit).all(db).await
-}
-
-pub(crate) async fn trash_count(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
-    tags::Entity::find()
-        .filter(tags::Column::UserId.eq(user_id))
-        .filter(tags::Column::DeletedAt.is_not_null())
-        .count(db)
-        .await
-}
-
-/// Tags in the trash since before `cutoff`, any user, oldest first.
-pub(crate) async fn expired_trash(
-    db: &impl ConnectionTrait,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<tags::Model>, DbErr> {
-    tags::Entity::find()
-        .filter(tags::Column::DeletedAt.lt(cutoff))
-        .order_by_asc(tags::Column::DeletedAt)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-pub(crate) async fn delete_rows(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    tags::Entity::delete_many()
-        .filter(tags::Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
-        .await?;
-    Ok(())
 }

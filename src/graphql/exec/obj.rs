@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::graphql::connection::encode_cursor;
 use crate::graphql::types::library::MediaCursor;
 use crate::graphql::types::user::User;
+use crate::service::trash::TrashRow;
 use crate::store::library::MediaFilter;
 use crate::store::links::Direction;
 
@@ -54,6 +55,16 @@ impl Obj {
             Obj::Traversal(_) => "Traversal",
             Obj::TraversalEdge(..) => "TraversalEdge",
             Obj::Record(r) => r.type_name,
+        }
+    }
+}
+
+impl From<TrashRow> for Obj {
+    fn from(row: TrashRow) -> Self {
+        match row {
+            TrashRow::Media(m) => Obj::Media(Arc::new(m)),
+            TrashRow::Album(a) => Obj::Album(Arc::new(a)),
+            TrashRow::Tag(t) => Obj::Tag(Arc::new(t)),
         }
     }
 }

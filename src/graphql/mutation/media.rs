@@ -339,10 +339,11 @@ impl MediaMutation {
     /// Purges everything in the viewer's trash.
     async fn empty_trash(&self, ctx: &Context<'_>) -> Result<Planned<EmptyTrashPayload>> {
         let viewer = viewer(ctx)?;
-        let (media, albums, tags) = services(ctx).empty_trash(viewer).await?;
-        let mut purged_ids = gids(media);
-        purged_ids.extend(albums.into_iter().map(|id| ids::encode(Kind::Album, id)));
-        purged_ids.extend(tags.into_iter().map(|id| ids::encode(Kind::Tag, id)));
+        let purged = services(ctx).empty_trash(viewer).await?;
+        let purged_ids = purged
+            .into_iter()
+            .map(|(kind, id)| ids::encode(kind, id))
+            .collect();
         Ok(Planned(EmptyTrashPayload { purged_ids }))
     }
 }

@@ -50,7 +50,7 @@ impl Services {
         viewer: Uuid,
         id: Uuid,
     ) -> AppResult<integrations::Model> {
-        store::integrations::find_active(&self.db, viewer, &[id])
+        store::kinds::find_active::<entity::integrations::Entity>(&self.db, viewer, &[id])
             .await?
             .pop()
             .ok_or_else(not_found)

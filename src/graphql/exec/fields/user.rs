@@ -21,7 +21,6 @@ use crate::graphql::scalars::BigInt;
 use crate::graphql::types::change::{ChangeArgs, ChangeObjectType};
 use crate::graphql::types::library::{LibraryArgs, LibraryRows, MediaFilterInput, MediaOrder};
 use crate::kinds::Kind;
-use crate::service::trash::TrashRow;
 use crate::store::rows::MediaColumns;
 
 pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
@@ -163,11 +162,7 @@ pub(super) fn field(name: &str, f: &FieldCx) -> Result<Answer, ServerError> {
                             let (deleted_at, id) = row.key();
                             EdgeRow {
                                 cursor: CursorKey::TimeId(deleted_at, id),
-                                node: match row {
-                                    TrashRow::Media(m) => Obj::Media(Arc::new(m)),
-                                    TrashRow::Album(a) => Obj::Album(Arc::new(a)),
-                                    TrashRow::Tag(t) => Obj::Tag(Arc::new(t)),
-                                },
+                                node: Obj::from(row),
                                 extra: EdgeExtra::Trash {
                                     deleted_at,
                                     purge_at: svc.purge_at(deleted_at),
