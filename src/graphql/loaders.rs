@@ -12,6 +12,7 @@ use super::batch::{Batcher, Jobs};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::store;
+use crate::store::kinds::KindTable;
 use crate::store::links::{Direction, LinkPage, Member, MemberPage};
 use crate::store::rows::MediaColumns;
 
@@ -24,8 +25,8 @@ fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
 /// The loaders of one request.
 pub(crate) struct Loaders {
     pub users: Batcher<Uuid, UserLoader>,
-    pub media: Batcher<Uuid, MediaLoader>,
-    pub albums: Batcher<Uuid, AlbumLoader>,
+    pub media: Batcher<Uuid, ActiveLoader<media::Entity>>,
+    pub albums: Batcher<Uuid, ActiveLoader<albums::Entity>>,
     pub links: Batcher<Uuid, LinkLoader>,
     pub variants: Batcher<(Uuid, MediaColumns), VariantsLoader>,
     pub members: Batcher<(Uuid, MemberPage), MembersLoader>,
@@ -34,10 +35,10 @@ pub(crate) struct Loaders {
     pub albums_of_media: Batcher<Uuid, AlbumsOfMediaLoader>,
     pub duplicates: Batcher<Uuid, DuplicatesLoader>,
     pub first_members: Batcher<Uuid, FirstMemberLoader>,
-    pub integrations: Batcher<Uuid, IntegrationLoader>,
+    pub integrations: Batcher<Uuid, ActiveLoader<integrations::Entity>>,
     pub has_credentials: Batcher<Uuid, CredentialsLoader>,
     pub sources: Batcher<Uuid, SourceLoader>,
-    pub tags: Batcher<Uuid, TagLoader>,
+    pub tags: Batcher<Uuid, ActiveLoader<tags::Entity>>,
     pub tags_of_media: Batcher<Uuid, TagsOfMediaLoader>,
     /// Their queued batches, run by [`super::batch::drive`].
     pub jobs: Jobs,
@@ -59,8 +60,8 @@ impl Loaders {
         let jobs = Jobs::default();
         Arc::new(Self {
             users: Batcher::new(UserLoader(s.clone()), jobs.clone()),
-            media: Batcher::new(MediaLoader(s.clone()), jobs.clone()),
-            albums: Batcher::new(AlbumLoader(s.clone()), jobs.clone()),
+            media: Batcher::new(ActiveLoader::new(&s), jobs.clone()),
+            albums: Batcher::new(ActiveLoader::new(&s), jobs.clone()),
             links: Batcher::new(LinkLoader(s.clone()), jobs.clone()),
             variants: Batcher::new(VariantsLoader(s.clone()), jobs.clone()),
             members: Batcher::new(MembersLoader(s.clone()), jobs.clone()),
@@ -69,13 +70,44 @@ impl Loaders {
             albums_of_media: Batcher::new(AlbumsOfMediaLoader(s.clone()), jobs.clone()),
             duplicates: Batcher::new(DuplicatesLoader(s.clone()), jobs.clone()),
             first_members: Batcher::new(FirstMemberLoader(s.clone()), jobs.clone()),
-            integrations: Batcher::new(IntegrationLoader(s.clone()), jobs.clone()),
+            integrations: Batcher::new(ActiveLoader::new(&s), jobs.clone()),
             has_credentials: Batcher::new(CredentialsLoader(s.clone()), jobs.clone()),
             sources: Batcher::new(SourceLoader(s.clone()), jobs.clone()),
-            tags: Batcher::new(TagLoader(s.clone()), jobs.clone()),
+            tags: Batcher::new(ActiveLoader::new(&s), jobs.clone()),
             tags_of_media: Batcher::new(TagsOfMediaLoader(s), jobs.clone()),
             jobs,
         })
+    }
+}
+
+/// The viewer's active rows of one kind by id (media: thumbnails included), one statement
+/// per batch, the same for every kind (`store::kinds`).
+pub(crate) struct ActiveLoader<E> {
+    scope: Scope,
+    kind: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E> ActiveLoader<E> {
+    fn new(scope: &Scope) -> Self {
+        Self {
+            scope: scope.clone(),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<E: KindTable> Loader<Uuid> for ActiveLoader<E>
+where
+    E::Model: Clone + Send + Sync + 'static,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, E::Model> {
+        let rows = store::kinds::find_active::<E>(&self.scope.services.db, self.scope.viewer, keys)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|row| (E::id(&row), row)).collect())
     }
 }
 
@@ -93,40 +125,6 @@ impl Loader<Uuid> for UserLoader {
             out.insert(row.id, row);
         }
         Ok(out)
-    }
-}
-
-/// The viewer's active media by id (thumbnails included).
-pub(crate) struct MediaLoader(Scope);
-
-impl Loader<Uuid> for MediaLoader {
-    type Value = media::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, media::Model> {
-        let rows = store::media::find_active_of_user(&self.0.services.db, self.0.viewer, keys)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
-    }
-}
-
-/// The viewer's active albums by id.
-pub(crate) struct AlbumLoader(Scope);
-
-impl Loader<Uuid> for AlbumLoader {
-    type Value = albums::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, albums::Model> {
-        let rows = store::kinds::find_active::<entity::albums::Entity>(
-            &self.0.services.db,
-            self.0.viewer,
-            keys,
-        )
-        .await
-        .map_err(db_error)?;
-        Ok(rows.into_iter().map(|a| (a.id, a)).collect())
     }
 }
 
@@ -335,25 +333,6 @@ impl Loader<Uuid> for FirstMemberLoader {
     }
 }
 
-/// The viewer's active integrations by id.
-pub(crate) struct IntegrationLoader(Scope);
-
-impl Loader<Uuid> for IntegrationLoader {
-    type Value = integrations::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, integrations::Model> {
-        let rows = store::kinds::find_active::<entity::integrations::Entity>(
-            &self.0.services.db,
-            self.0.viewer,
-            keys,
-        )
-        .await
-        .map_err(db_error)?;
-        Ok(rows.into_iter().map(|i| (i.id, i)).collect())
-    }
-}
-
 /// Whether each integration has credentials (never the credentials themselves).
 pub(crate) struct CredentialsLoader(Scope);
 
@@ -385,25 +364,6 @@ impl Loader<Uuid> for SourceLoader {
             out.entry(media).or_insert(integration);
         }
         Ok(out)
-    }
-}
-
-/// The viewer's active tags by id.
-pub(crate) struct TagLoader(Scope);
-
-impl Loader<Uuid> for TagLoader {
-    type Value = tags::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> LoadResult<Uuid, tags::Model> {
-        let rows = store::kinds::find_active::<entity::tags::Entity>(
-            &self.0.services.db,
-            self.0.viewer,
-            keys,
-        )
-        .await
-        .map_err(db_error)?;
-        Ok(rows.into_iter().map(|t| (t.id, t)).collect())
     }
 }
 

@@ -3,27 +3,22 @@
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use super::admission::execute_one;
 use super::caller::request_context;
 use super::negotiate::{self, Format};
 use super::persisted;
-use crate::config::ExecutorMode;
 use crate::db::{self, Scope};
 use crate::graphql::batch::drive;
-use crate::graphql::context::RequestContext;
-use crate::graphql::exec::{self, reorder};
 use crate::graphql::json;
-use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
 use crate::metrics::{self, SqlUse};
 
@@ -45,7 +40,7 @@ pub(super) fn refuse(
 }
 
 /// 406: the client accepts no format we answer in.
-fn not_acceptable() -> Response {
+pub(super) fn not_acceptable() -> Response {
     refuse(
         Format::Json,
         StatusCode::NOT_ACCEPTABLE,
@@ -277,207 +272,20 @@ fn cacheable(request: &HeaderMap, body: &[u8], headers: &mut HeaderMap) -> bool 
     matched
 }
 
-/// A request error: the operation is refused before it runs.
-fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, bool) {
-    (async_graphql::Response::from_errors(vec![err]), false)
-}
-
-/// An operation let in: its document, type and cost.
-pub(super) struct Admitted {
-    pub parsed: Arc<limits::Parsed>,
-    pub ty: OperationType,
-    pub cost: u64,
-    /// The operation's name, for the metrics (none for an anonymous operation).
-    pub name: Option<String>,
-}
-
-/// A query or mutation [`admit`]ted, run for the caller `ctx` with loaders of its own (a
-/// WebSocket's operations; the caller's scope is the task's), and whether it ran.
-pub(super) async fn execute_admitted(
-    state: &AppState,
-    ctx: RequestContext,
-    request: Request,
-    admitted: &Admitted,
-) -> (async_graphql::Response, bool) {
-    let loaders = Loaders::new(state.services.clone(), ctx.viewer);
-    let jobs = loaders.jobs.clone();
-    let request = request.data(ctx).data(loaders);
-    drive(&jobs, run(state, request, admitted)).await
-}
-
-/// Whether an operation ran: errors raised before execution (validation) have no path, and
-/// leave no data; an operation whose every root field was skipped ran, with no data and no
-/// error.
-pub(super) fn ran(response: &async_graphql::Response) -> bool {
-    response.data != async_graphql::Value::Null
-        || response.errors.is_empty()
-        || response.errors.iter().any(|e| !e.path.is_empty())
-}
-
-/// One operation, inside the query limits, and whether it ran. `read_only`: a GET request,
-/// which runs queries only; `authenticated`: whether an operation of this HTTP request has
-/// already claimed its one password check.
-async fn execute_one(
-    state: &AppState,
-    mut request: Request,
-    read_only: bool,
-    authenticated: &AtomicBool,
-    first: &OnceLock<(Option<String>, OperationType)>,
-) -> (async_graphql::Response, bool) {
-    let started = Instant::now();
-    let admitted = match admit(state, &mut request, read_only, authenticated).await {
-        Ok(admitted) => admitted,
-        Err(err) => {
-            state.services.metrics.error(error_code(&err));
-            return request_error(err);
-        }
-    };
-    let _ = first.set((admitted.name.clone(), admitted.ty));
-    let (response, ran) = run(state, request, &admitted).await;
-    observe(state, &admitted, started, &response);
-    (response, ran)
-}
-
-/// The `extensions.code` of an error (`NONE` when it has none).
-pub(super) fn error_code(err: &async_graphql::ServerError) -> &str {
-    match err.extensions.as_ref().and_then(|e| e.get("code")) {
-        Some(async_graphql::Value::String(code)) => code,
-        Some(async_graphql::Value::Enum(code)) => code.as_str(),
-        _ => "NONE",
-    }
-}
-
-/// Counts an operation that ran, its time and its errors.
-pub(super) fn observe(
-    state: &AppState,
-    admitted: &Admitted,
-    started: Instant,
-    response: &async_graphql::Response,
-) {
-    state.services.metrics.operation(
-        admitted.name.as_deref(),
-        admitted.ty.into(),
-        started.elapsed(),
-        response.errors.iter().map(error_code),
-    );
-}
-
-/// What is checked of an operation before it runs: its document (persisted, parsed, within
-/// the limits), that it names one operation that this transport may run, its variables, its
-/// password checks and its cost. `request` gets the parsed document and the variables'
-/// defaults.
-pub(super) async fn admit(
-    state: &AppState,
-    request: &mut Request,
-    read_only: bool,
-    authenticated: &AtomicBool,
-) -> Result<Admitted, async_graphql::ServerError> {
-    persisted::resolve(state, request).await?;
-    let limits = &state.graphql_limits;
-    let parsed = limits::admit(limits, &state.documents, request)?;
-    let Some(op) = reorder::operation(&parsed.doc, request.operation_name.as_deref()) else {
-        let message = match &request.operation_name {
-            Some(name) => format!("the document has no operation named `{name}`"),
-            None => "the document holds several operations: name the one to run in `operationName`"
-                .to_string(),
-        };
-        return Err(limits::with_code(
-            async_graphql::ServerError::new(message, None),
-            "BAD_REQUEST",
-            None,
-        ));
-    };
-    if read_only && op.ty != OperationType::Query {
-        return Err(limits::with_code(
-            async_graphql::ServerError::new(
-                "mutations and subscriptions are not allowed over GET; use POST",
-                None,
-            ),
-            "BAD_REQUEST",
-            None,
-        ));
-    }
-    // The spec's CoerceVariableValues fills in the defaults before anything runs (async-graphql
-    // only reads them where a field argument names the variable, not in `@skip`/`@include`),
-    // and refuses a request that leaves out a required variable.
-    exec::with_defaults(&mut request.variables, &op.variable_definitions);
-    if let Some(err) = limits::missing_variable(op, &request.variables) {
-        return Err(err);
-    }
-    if let Some(err) = limits::nul_in_input(&parsed, &request.variables) {
-        return Err(err);
-    }
-    limits::check_authentications(&parsed.doc, op, &request.variables, authenticated)?;
-    let cost = exec::cost::of(&parsed.doc, op, &request.variables);
-    limits::check_cost(limits, cost)?;
-    let ty = op.ty;
-    let name = request
-        .operation_name
-        .clone()
-        .or_else(|| match &parsed.doc.operations {
-            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-                ops.keys().next().map(|name| name.to_string())
-            }
-            _ => None,
-        });
-    Ok(Admitted {
-        parsed,
-        ty,
-        cost,
-        name,
-    })
-}
-
-/// Runs an admitted operation.
-async fn run(
-    state: &AppState,
-    mut request: Request,
-    admitted: &Admitted,
-) -> (async_graphql::Response, bool) {
-    let (parsed, cost) = (&admitted.parsed, admitted.cost);
-    let limits = &state.graphql_limits;
-    let variables = request.variables.clone();
-    let operation_name = request.operation_name.clone();
-    let resolvers = state.executor == ExecutorMode::Resolvers;
-    let mut doc = reorder::merged_mutation(&parsed.doc, operation_name.as_deref());
-    if resolvers {
-        let mut injected = doc.take().unwrap_or_else(|| parsed.doc.clone());
-        reorder::expand_union_conditions(&mut injected);
-        reorder::inject_typenames(&mut injected);
-        doc = Some(injected);
-    }
-    if let Some(doc) = doc {
-        request.set_parsed_query(doc);
-    }
-    let mut response = state.schema.execute(request).await;
-    limits::give_codes(limits, &mut response);
-    if !ran(&response) {
-        return (response, false);
-    }
-    let operation_name = operation_name.as_deref();
-    if resolvers {
-        reorder::finish_resolved(&parsed.doc, operation_name, &variables, &mut response);
-    } else {
-        reorder::finish_root(&parsed.doc, operation_name, &variables, &mut response);
-    }
-    limits::report_cost(limits, cost, &mut response);
-    (response, true)
-}
-
 /// A GraphQL request as clients send it in JSON; a persisted document's id as `documentId` or
 /// `doc_id`, either name clients give it.
 #[derive(serde::Deserialize)]
 pub(super) struct WireRequest {
     #[serde(default)]
-    query: String,
+    pub(super) query: String,
     #[serde(default, rename = "operationName")]
-    operation_name: Option<String>,
+    pub(super) operation_name: Option<String>,
     #[serde(default)]
-    variables: Option<serde_json::Value>,
+    pub(super) variables: Option<serde_json::Value>,
     #[serde(default)]
-    extensions: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(super) extensions: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, rename = "documentId", alias = "doc_id")]
-    document_id: Option<String>,
+    pub(super) document_id: Option<String>,
 }
 
 impl From<WireRequest> for Request {
@@ -512,168 +320,5 @@ fn parse_body(bytes: &[u8]) -> Result<BatchRequest, serde_json::Error> {
         ))
     } else {
         serde_json::from_slice::<WireRequest>(bytes).map(|r| BatchRequest::Single(r.into()))
-    }
-}
-
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
-/// Whether the operation a GET request would run is a query (mutations and subscriptions are
-/// refused over GET). A document that does not parse is left to GraphQL to report.
-fn is_read_only(
-    doc: &async_graphql::parser::types::ExecutableDocument,
-    operation_name: Option<&str>,
-) -> bool {
-    let ty = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) => {
-            // GraphQL itself refuses an ambiguous document; refuse it here already if any
-            // operation in it writes.
-            ops.values()
-                .map(|op| op.node.ty)
-                .find(|ty| *ty != OperationType::Query)
-                .or(Some(OperationType::Query))
-        }
-    };
-    ty.is_none_or(|ty| ty == OperationType::Query)
-}
-
-/// The parameters of a GET request (the GraphQL-over-HTTP names; `variables` and
-/// `extensions` as JSON text).
-#[derive(serde::Deserialize)]
-struct GetParams {
-    #[serde(default)]
-    query: String,
-    #[serde(rename = "operationName")]
-    operation_name: Option<String>,
-    variables: Option<String>,
-    extensions: Option<String>,
-    #[serde(rename = "documentId", alias = "doc_id")]
-    document_id: Option<String>,
-}
-
-impl GetParams {
-    fn into_request(self) -> Result<Request, String> {
-        let json = |text: Option<String>, what: &str| -> Result<serde_json::Value, String> {
-            match text {
-                Some(t) => {
-                    serde_json::from_str(&t).map_err(|e| format!("`{what}` is not JSON: {e}"))
-                }
-                None => Ok(serde_json::Value::Null),
-            }
-        };
-        let variables = json(self.variables, "variables")?;
-        let extensions = match json(self.extensions, "extensions")? {
-            serde_json::Value::Object(map) => Some(map),
-            _ => None,
-        };
-        Ok(Request::from(WireRequest {
-            query: self.query,
-            operation_name: self.operation_name,
-            variables: Some(variables),
-            extensions,
-            document_id: self.document_id,
-        }))
-    }
-}
-
-pub(crate) async fn graphql_get(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let raw = raw.unwrap_or_default();
-    if raw.is_empty() && wants_html(&headers) {
-        return super::graphiql::page();
-    }
-    let Some(format) = negotiate::format(&headers) else {
-        return not_acceptable();
-    };
-    if raw.is_empty() {
-        return refuse(
-            format,
-            StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
-            "GET /graphql needs a `query` parameter (or open it in a browser for GraphiQL)",
-        );
-    }
-    let params = serde_urlencoded_params(&raw).and_then(GetParams::into_request);
-    let request = match params {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                format,
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                format!("the query string is not a GraphQL request: {err}"),
-            );
-        }
-    };
-    // Parsed through the documents' cache, where executing it finds it again; a document
-    // that does not parse is refused there.
-    let read_only = match state.documents.parse(&request.query) {
-        Ok(parsed) => is_read_only(&parsed.doc, request.operation_name.as_deref()),
-        Err(_) => true,
-    };
-    if !read_only {
-        let mut response = refuse(
-            format,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_USER_INPUT",
-            "mutations and subscriptions are not allowed over GET; use POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
-        return response;
-    }
-    execute(
-        &state,
-        &headers,
-        peer,
-        BatchRequest::Single(request),
-        format,
-        true,
-    )
-    .await
-}
-
-fn serde_urlencoded_params(raw: &str) -> Result<GetParams, String> {
-    let uri: axum::http::Uri = format!("/?{raw}").parse().map_err(|e| format!("{e}"))?;
-    axum::extract::Query::<GetParams>::try_from_uri(&uri)
-        .map(|q| q.0)
-        .map_err(|e| e.body_text())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    fn ro(query: &str, operation_name: Option<&str>) -> bool {
-        is_read_only(
-            &async_graphql::parser::parse_query(query).unwrap(),
-            operation_name,
-        )
-    }
-
-    #[test]
-    fn only_queries_are_read_only() {
-        assert!(ro("{ viewer { id } }", None));
-        assert!(ro("query Q { viewer { id } }", Some("Q")));
-        assert!(!ro("mutation { logoutAll { revokedSessions } }", None));
-        assert!(!ro(
-            "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
-            Some("M")
-        ));
-        assert!(!ro(
-            "query Q { viewer { id } } mutation M { logoutAll { revokedSessions } }",
-            None
-        ));
-        assert!(!ro("subscription { x }", None));
     }
 }

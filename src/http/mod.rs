@@ -1,7 +1,9 @@
 //! The HTTP surface: the axum router, the GraphQL endpoint, health and metrics.
 
+mod admission;
 mod caller;
 mod content;
+mod get;
 mod graphiql;
 mod graphql;
 mod health;
@@ -162,7 +164,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_get).post(graphql::graphql_post),
+            get(get::graphql_get).post(graphql::graphql_post),
         )
         .route("/graphql/ws", get(ws::graphql_ws))
         .route("/graphiql/{name}", get(graphiql::asset))

@@ -42,8 +42,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::AppState;
+use super::admission;
 use super::caller::{anonymous_context, bearer_token};
-use super::graphql::{self as http_graphql, WireRequest};
+use super::graphql::WireRequest;
 use crate::db::{self, Scope};
 use crate::graphql::context::RequestContext;
 use crate::graphql::exec::reorder;
@@ -414,7 +415,7 @@ impl Operation {
         let started = std::time::Instant::now();
         // The checks and a query's execution are boxed: a subscription's task keeps only what
         // its stream needs while it waits for events.
-        let admitted = match Box::pin(http_graphql::admit(
+        let admitted = match Box::pin(admission::admit(
             &self.state,
             &mut request,
             false,
@@ -425,16 +426,16 @@ impl Operation {
             Ok(admitted) => admitted,
             Err(err) => {
                 let metrics = &self.state.services.metrics;
-                metrics.error(http_graphql::error_code(&err));
+                metrics.error(admission::error_code(&err));
                 return self
                     .send(Event::Error(self.id(), self.generation, vec![err]))
                     .await;
             }
         };
         if admitted.ty != OperationType::Subscription {
-            let execution = http_graphql::execute_admitted(&self.state, ctx, request, &admitted);
+            let execution = admission::execute_admitted(&self.state, ctx, request, &admitted);
             let (response, ran) = Box::pin(execution).await;
-            http_graphql::observe(&self.state, &admitted, started, &response);
+            admission::observe(&self.state, &admitted, started, &response);
             if !ran {
                 let errors = response.errors;
                 return self
@@ -464,9 +465,9 @@ impl Operation {
             limits::give_codes(&self.state.graphql_limits, &mut response);
             for err in &response.errors {
                 let metrics = &self.state.services.metrics;
-                metrics.error(http_graphql::error_code(err));
+                metrics.error(admission::error_code(err));
             }
-            if first && !http_graphql::ran(&response) {
+            if first && !admission::ran(&response) {
                 let errors = response.errors;
                 return self
                     .send(Event::Error(self.id(), self.generation, errors))

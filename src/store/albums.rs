@@ -22,6 +22,10 @@ impl super::kinds::KindTable for albums::Entity {
     const ID: albums::Column = albums::Column::Id;
     const OWNER: albums::Column = albums::Column::UserId;
     const DELETED_AT: albums::Column = albums::Column::DeletedAt;
+
+    fn id(row: &albums::Model) -> Uuid {
+        row.id
+    }
 }
 
 pub(crate) async fn insert(db: &impl ConnectionTrait, a: NewAlbum) -> Result<albums::Model, DbErr> {

@@ -25,6 +25,10 @@ impl super::kinds::KindTable for integrations::Entity {
     const ID: integrations::Column = integrations::Column::Id;
     const OWNER: integrations::Column = integrations::Column::UserId;
     const DELETED_AT: integrations::Column = integrations::Column::DeletedAt;
+
+    fn id(row: &integrations::Model) -> Uuid {
+        row.id
+    }
 }
 
 pub(crate) async fn insert(

@@ -18,6 +18,9 @@ pub(crate) trait KindTable: EntityTrait {
     /// When it went to the trash (null while active).
     const DELETED_AT: Self::Column;
 
+    /// A row's id.
+    fn id(row: &Self::Model) -> Uuid;
+
     /// Which rows are items of their own in the trash (media: not thumbnails, which go with
     /// their original); every row unless a kind says otherwise.
     fn items() -> Condition {

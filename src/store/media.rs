@@ -20,6 +20,10 @@ impl super::kinds::KindTable for media::Entity {
     const OWNER: media::Column = media::Column::UserId;
     const DELETED_AT: media::Column = media::Column::DeletedAt;
 
+    fn id(row: &media::Model) -> Uuid {
+        row.id
+    }
+
     /// A thumbnail goes with its original, in the trash as everywhere.
     fn items() -> Condition {
         Condition::any()

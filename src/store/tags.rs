@@ -20,6 +20,10 @@ impl super::kinds::KindTable for tags::Entity {
     const ID: tags::Column = tags::Column::Id;
     const OWNER: tags::Column = tags::Column::UserId;
     const DELETED_AT: tags::Column = tags::Column::DeletedAt;
+
+    fn id(row: &tags::Model) -> Uuid {
+        row.id
+    }
 }
 
 pub(crate) async fn insert(

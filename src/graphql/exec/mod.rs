@@ -15,7 +15,7 @@
 //!   services, and async-graphql calls them. [`reorder::finish_root`] then puts the root keys
 //!   in selection order and applies null propagation at the root (async-graphql inserts root
 //!   values as they complete and leaves out a field that failed), and
-//!   [`reorder::merged_mutation`] makes a mutation selected twice under one key one field, so
+//!   [`rewrite::merged_mutation`] makes a mutation selected twice under one key one field, so
 //!   that it runs once;
 //! - the subscription root's resolver (`Subscription.changes`), which async-graphql runs as a
 //!   stream; each event it yields is answered here like a root field, with loaders of its
@@ -37,6 +37,7 @@ mod fields;
 mod obj;
 mod plan;
 pub(crate) mod reorder;
+pub(crate) mod rewrite;
 mod run;
 pub(crate) mod schema;
 mod write;
