@@ -54,6 +54,7 @@ pub(crate) fn build_schema(
     let mut builder = builder()
         .data(services)
         .data(executor)
+        .data(Arc::new(exec::shared::EventAnswers::default()))
         .disable_suggestions()
         .limit_depth(limits.max_depth);
     if !limits.introspection {

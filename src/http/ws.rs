@@ -48,6 +48,7 @@ use super::graphql::WireRequest;
 use crate::db::{self, Scope};
 use crate::graphql::context::RequestContext;
 use crate::graphql::exec::reorder;
+use crate::graphql::exec::shared::SubscriptionDocument;
 use crate::graphql::{json, limits};
 
 /// The subprotocol spoken here.
@@ -454,7 +455,23 @@ impl Operation {
         );
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
-        let mut responses = self.state.schema.execute_stream(request.data(ctx));
+        // Subscriptions of one user that run this same text with these same variables, and
+        // reached this server at the same address (the base of the URLs answers hold), answer
+        // each event once between them (`exec::shared`).
+        let document = match serde_json::to_string(&variables) {
+            Ok(values) if !request.query.is_empty() => Some(SubscriptionDocument::new([
+                request.query.as_str(),
+                operation_name.as_deref().unwrap_or(""),
+                &values,
+                &ctx.base_url,
+            ])),
+            _ => None,
+        };
+        let mut request = request.data(ctx);
+        if let Some(document) = document {
+            request = request.data(document);
+        }
+        let mut responses = self.state.schema.execute_stream(request);
         let mut first = true;
         loop {
             let next = tokio::select! {

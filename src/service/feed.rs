@@ -170,6 +170,15 @@ impl Feed {
         self.lock().users.keys().copied().collect()
     }
 
+    /// The newest event of `user`'s journal that this instance's followers have read (every
+    /// event up to it is committed): what an answer read now reflects at least. `None` while
+    /// nobody here follows the user.
+    pub(crate) async fn head(&self, user: Uuid) -> Option<i64> {
+        let tail = self.lock().users.get(&user)?.tail.clone();
+        let tail = tail.lock().await;
+        tail.started.then_some(tail.through)
+    }
+
     /// Open subscriptions on this instance.
     pub(crate) fn subscriptions(&self) -> usize {
         self.lock().total

@@ -36,7 +36,12 @@ pub struct Ws {
 impl Ws {
     /// Opens `/graphql/ws` offering `protocol` (none: `None`); nothing sent yet.
     pub async fn open_with(app: &TestApp, protocol: Option<&str>) -> Self {
-        let url = app.url("/graphql/ws").replacen("http://", "ws://", 1);
+        Self::open_at(&app.url("/graphql/ws"), protocol).await
+    }
+
+    /// Opens the socket at `url` (`http://…/graphql/ws`).
+    async fn open_at(url: &str, protocol: Option<&str>) -> Self {
+        let url = url.replacen("http://", "ws://", 1);
         let mut request = url.into_client_request().unwrap();
         if let Some(protocol) = protocol {
             request
@@ -55,7 +60,12 @@ impl Ws {
 
     /// Opens and initialises a connection with `token` (anonymous: `None`).
     pub async fn connect(app: &TestApp, token: Option<&str>) -> Self {
-        let mut ws = Self::open(app).await;
+        Self::connect_at(&app.url("/graphql/ws"), token).await
+    }
+
+    /// [`Ws::connect`] to the socket at `url`.
+    async fn connect_at(url: &str, token: Option<&str>) -> Self {
+        let mut ws = Self::open_at(url, Some("graphql-transport-ws")).await;
         let payload = match token {
             Some(token) => json!({ "authorization": format!("Bearer {token}") }),
             None => json!({}),
@@ -851,4 +861,137 @@ async fn serve_process(app: &TestApp) -> (tokio::process::Child, TestApp) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the server process did not start");
+}
+
+/// A generated selection of a `changes` event: its fields in a random order, some aliased,
+/// some twice, some through fragments, the object with or without its own fields.
+fn event_selection(rng: &mut impl rand::Rng) -> String {
+    let node_fields = [
+        "kind",
+        "objectType",
+        "objectId",
+        "fields",
+        "at",
+        "object { __typename ... on Album { id name mediaCount } }",
+        "object { ... on Node { id } }",
+        "... on Change { kind at }",
+    ];
+    let mut node: Vec<String> = Vec::new();
+    for _ in 0..rng.random_range(1..=6) {
+        let field = node_fields[rng.random_range(0..node_fields.len())];
+        match rng.random_range(0..4) {
+            0 if !field.starts_with("...") => node.push(format!("a{}: {field}", node.len())),
+            _ => node.push(field.to_string()),
+        }
+    }
+    let mut edge = vec![format!("node {{ {} }}", node.join(" "))];
+    if rng.random_bool(0.5) {
+        edge.push("cursor".into());
+    }
+    if rng.random_bool(0.5) {
+        edge.reverse();
+    }
+    edge.join(" ")
+}
+
+/// The payload of a `next` message, as the server wrote it, with the operation's id.
+fn payload_of(text: &str) -> (String, String) {
+    let message = Json::parse(text);
+    assert_eq!(message.at("type").as_str(), Some("next"), "{text}");
+    let id = message.at("id").as_str().unwrap().to_string();
+    (id, message.at("payload").to_string())
+}
+
+/// The answers of one user's subscriptions that run one document are shared (`exec::shared`):
+/// over generated selections, three subscriptions of one text receive byte for byte what a
+/// fourth receives that runs the same document spaced differently, and so answers alone (the
+/// oracle); and three subscriptions of one text cost the SQL of one. `HYPERNET_FEED_SEED`
+/// replays a run.
+#[tokio::test]
+async fn subscriptions_of_one_document_share_each_events_answer() {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    let seed = std::env::var("HYPERNET_FEED_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("HYPERNET_FEED_SEED={seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let app = TestApp::spawn().await;
+    let ann = app.register("ann@example.com").await;
+    let t = &ann.access_token;
+    let album = app.create_album(t, "Shared").await;
+    let media = app.photos(t, 2).await;
+    app.add_to_album(t, &album, &media).await;
+
+    for round in 0..8 {
+        let selection = event_selection(&mut rng);
+        let text = format!("subscription {{ changes(types: [ALBUM]) {{ {selection} }} }}");
+        let alone =
+            format!("subscription {{\n  changes(types: [ALBUM]) {{\n    {selection}\n  }}\n}}");
+        let mut shared = Ws::connect(&app, Some(t)).await;
+        for id in ["a", "b", "c"] {
+            shared.subscribe(id, &text, json!({})).await;
+        }
+        let mut single = Ws::connect(&app, Some(t)).await;
+        single.subscribe("d", &alone, json!({})).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for step in 0..2 {
+            rename(&app, t, &album, &format!("round {round} step {step}")).await;
+            let (_, expected) = payload_of(&single.next_text().await);
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let (id, got) = payload_of(&shared.next_text().await);
+                assert_eq!(got, expected, "{text} (seed {seed})");
+                ids.push(id);
+            }
+            ids.sort();
+            assert_eq!(ids, ["a", "b", "c"], "(seed {seed})");
+        }
+    }
+
+    // The SQL of an event: one subscription, then three of one text on one socket.
+    let text =
+        "subscription { changes(types: [ALBUM]) { node { object { ... on Album { name } } } } }";
+    let mut costs = Vec::new();
+    for subscriptions in [1, 3] {
+        let mut ws = Ws::connect(&app, Some(t)).await;
+        for i in 0..subscriptions {
+            ws.subscribe(&format!("s{i}"), text, json!({})).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = app.settled_statements().await;
+        rename(&app, t, &album, &format!("cost {subscriptions}")).await;
+        for _ in 0..subscriptions {
+            payload_of(&ws.next_text().await);
+        }
+        costs.push(app.settled_statements().await - before);
+    }
+    assert_eq!(
+        costs[1], costs[0],
+        "statements of an event for one subscription, then for three sharing its document"
+    );
+
+    // Answers hold absolute URLs on the address the client reached: one text over two
+    // addresses is two answers.
+    let text = "subscription { changes(types: [MEDIA]) { node { object { ... on Media { contentUrl } } } } }";
+    let url = app.url("/graphql/ws");
+    assert!(url.contains("127.0.0.1"), "{url}");
+    let mut sockets = Vec::new();
+    for url in [url.clone(), url.replacen("127.0.0.1", "localhost", 1)] {
+        let mut ws = Ws::connect_at(&url, Some(t)).await;
+        ws.subscribe("m", text, json!({})).await;
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.ok(
+        "mutation($id: ID!) { updateMedia(input: { id: $id, filename: \"renamed.png\" }) { media { id } } }",
+        json!({ "id": media[0] }),
+        t,
+    )
+    .await;
+    for (ws, host) in sockets.iter_mut().zip(["//127.0.0.1:", "//localhost:"]) {
+        let (_, payload) = payload_of(&ws.next_text().await);
+        assert!(payload.contains(host), "{host} in {payload}");
+    }
 }

@@ -40,6 +40,7 @@ pub(crate) mod reorder;
 pub(crate) mod rewrite;
 mod run;
 pub(crate) mod schema;
+pub(crate) mod shared;
 mod write;
 
 use std::borrow::Cow;
@@ -63,6 +64,7 @@ use collect::{Document, Group, collect};
 use plan::{Answer, Entry, Planner};
 use run::{Cx, settle};
 use schema::SchemaInfo;
+use shared::{EventAnswers, SubscriptionDocument};
 use write::Writer;
 
 /// A root field's value, answered by the planned executor (or by async-graphql's resolvers
@@ -94,7 +96,7 @@ impl<T: OutputType + ToOut> OutputType for Planned<T> {
         {
             return self.0.resolve(ctx, field).await;
         }
-        execute_root(ctx, field, self.0.to_out()).await
+        execute_root(ctx, field, self.0.to_out(), self.0.event()).await
     }
 }
 
@@ -120,12 +122,50 @@ pub(crate) fn schema_info() -> &'static SchemaInfo {
     &INFO
 }
 
-/// Runs the merged selection of the root field `field` over its value `out`.
+/// Runs the merged selection of the root field `field` over its value `out`. A
+/// subscription's event (`event`: its place in the journal) is answered once for all the
+/// subscriptions of the user that run the same document (see [`shared`]).
 async fn execute_root(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
     out: Out,
+    event: Option<i64>,
 ) -> ServerResult<Value> {
+    let answer = match shared_key(ctx, field, event).await {
+        Some((answers, key)) => {
+            let answering = async { answer_root(ctx, field, out).await.map(Arc::new) };
+            answers.answer(key, answering).await?
+        }
+        None => Arc::new(answer_root(ctx, field, out).await?),
+    };
+    for err in &answer.errors {
+        ctx.add_error(err.clone());
+    }
+    Ok(answer.value.clone())
+}
+
+/// Where a subscription's event may find its answer shared, and under which key: when the
+/// socket named the subscription's document and someone here follows the viewer's journal.
+async fn shared_key<'a>(
+    ctx: &'a ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    event: Option<i64>,
+) -> Option<(&'a EventAnswers, shared::Key)> {
+    let seq = event?;
+    let document = *ctx.data_opt::<SubscriptionDocument>()?;
+    let answers = ctx.data_opt::<Arc<EventAnswers>>()?;
+    let viewer = ctx.data_opt::<RequestContext>()?.viewer?;
+    let head = ctx.data_opt::<Arc<Services>>()?.feed.head(viewer).await?;
+    let key = field.node.response_key().node.as_str();
+    Some((answers, shared::Key::new(viewer, document, key, seq, head)))
+}
+
+/// The answer of the root field `field` over its value `out`: its value and its errors.
+async fn answer_root(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    out: Out,
+) -> ServerResult<shared::Answer> {
     let info = schema_info();
     let env = ctx.query_env;
     let root_type = info.root(env.operation.node.ty);
@@ -197,12 +237,12 @@ async fn execute_root(
     // A page of a thousand media is some 100 KB: start big rather than grow to it.
     let mut writer = Writer::new(16 * 1024, Vec::new());
     let written = writer.field(&entry, &slots, 0);
-    for err in writer.errors {
-        ctx.add_error(err);
-    }
-    if !written {
+    Ok(shared::Answer {
         // A non-null root field that is null: `reorder::finish_root` nulls the data.
-        return Ok(Value::Null);
-    }
-    Ok(Value::Binary(writer.out.into()))
+        value: match written {
+            true => Value::Binary(writer.out.into()),
+            false => Value::Null,
+        },
+        errors: writer.errors,
+    })
 }

@@ -280,6 +280,11 @@ pub(crate) trait ToOut {
     const LEAF: bool = false;
 
     fn to_out(&self) -> Out;
+
+    /// A live feed's event: its place in the user's journal.
+    fn event(&self) -> Option<i64> {
+        None
+    }
 }
 
 impl<T: ToOut> ToOut for Option<T> {
@@ -437,6 +442,10 @@ mod from_types {
                 total: super::Total::Known(0),
             };
             Out::One(Obj::Edge(Arc::new(page), 0))
+        }
+
+        fn event(&self) -> Option<i64> {
+            Some(self.cursor.0)
         }
     }
 
