@@ -164,6 +164,16 @@ async fn sqlite_counts(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<BTre
         .collect())
 }
 
+/// The rows of every table PostgreSQL's connection `conn` sees (in its transaction).
+async fn pg_counts(conn: &mut sqlx::PgConnection) -> anyhow::Result<BTreeMap<String, i64>> {
+    let tables: Vec<String> = sqlx::query_scalar(PG_TABLES).fetch_all(&mut *conn).await?;
+    Ok(sqlx::query_as(count_rows(&tables))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 const PG_TABLES: &str =
     "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
 const SQLITE_TABLES: &str =

@@ -11,9 +11,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::sqlx::{self, Connection};
 
 use super::{
-    Backend, BlobEntry, BlobsMode, FORMAT, FileEntry, MANIFEST, Manifest, PARALLEL, PG_TABLES,
-    Report, SECRET_FILES, backend_of, count_rows, hash_file, list_in_store, open_sqlite_file,
-    sqlite_counts,
+    Backend, BlobEntry, BlobsMode, FORMAT, FileEntry, MANIFEST, Manifest, PARALLEL, Report,
+    SECRET_FILES, backend_of, hash_file, list_in_store, open_sqlite_file, pg_counts, sqlite_counts,
 };
 use crate::auth::secret_file;
 use crate::config::Config;
@@ -211,12 +210,7 @@ async fn restore_postgres(
         .execute(&mut *txn)
         .await?;
     sqlx::query("DELETE FROM leases").execute(&mut *txn).await?;
-    let tables: Vec<String> = sqlx::query_scalar(PG_TABLES).fetch_all(&mut *txn).await?;
-    let rows: BTreeMap<String, i64> = sqlx::query_as(count_rows(&tables))
-        .fetch_all(&mut *txn)
-        .await?
-        .into_iter()
-        .collect();
+    let rows = pg_counts(&mut txn).await?;
     txn.commit().await?;
     conn.close().await.ok();
     // The server's role gets its rows back when it is not the owner.

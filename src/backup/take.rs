@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::{
     BACKUP_HOLD, Backend, BlobEntry, BlobsMode, FORMAT, FileEntry, HOLD_FOR, MANIFEST, Manifest,
-    PARALLEL, PG_TABLES, RENEW_EVERY, Report, SECRET_FILES, backend_of, count_rows, file_entry,
-    list_in_store, open_sqlite_file, sqlite_counts, write_synced,
+    PARALLEL, RENEW_EVERY, Report, SECRET_FILES, backend_of, file_entry, list_in_store,
+    open_sqlite_file, pg_counts, sqlite_counts, write_synced,
 };
 use crate::auth::secret_file;
 use crate::config::Config;
@@ -127,12 +127,7 @@ async fn snapshot_postgres(url: &str, dir: &Path) -> anyhow::Result<Snapshot> {
     let schema_version: String = sqlx::query_scalar(LAST_MIGRATION)
         .fetch_one(&mut *txn)
         .await?;
-    let tables: Vec<String> = sqlx::query_scalar(PG_TABLES).fetch_all(&mut *txn).await?;
-    let rows: BTreeMap<String, i64> = sqlx::query_as(count_rows(&tables))
-        .fetch_all(&mut *txn)
-        .await?
-        .into_iter()
-        .collect();
+    let rows = pg_counts(&mut txn).await?;
     let file = "database.pgdump";
     let status = tokio::process::Command::new("pg_dump")
         .arg("--format=custom")

@@ -291,28 +291,16 @@ pub(crate) async fn lock_hashes(
         HashLock::Shared => "pg_advisory_xact_lock_shared",
         HashLock::Exclusive => "pg_advisory_xact_lock",
     };
-    // One statement whatever the count: a VALUES list padded to a power of two (a lock taken
-    // twice is held once more, until the same end).
-    let last = *keys.last().expect("not empty");
-    let padded = keys.len().next_power_of_two();
+    // One statement whatever the count, the locks taken in the list's order (a lock taken
+    // twice, as the padding does, is held once more until the same end).
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push("SELECT count(")
         .push(function)
         .push("(")
         .bind(HASH_LOCK_CLASS)
-        .push(", k)) FROM (VALUES ");
-    for (i, key) in keys
-        .into_iter()
-        .chain(std::iter::repeat(last))
-        .take(padded)
-        .enumerate()
-    {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(").bind(key).push("::int4)");
-    }
-    sql.push(") AS v(k)");
+        .push(", k)) FROM (")
+        .values(keys.into_iter().map(sea_orm::Value::from).collect(), "int4")
+        .push(") AS v(k)");
     db.query_one_raw(sql.statement()).await?;
     Ok(())
 }

@@ -95,12 +95,19 @@ impl Sql {
     /// a `VALUES` list's columns itself; its queries use [`Sql::in_ids`].)
     pub(crate) fn ids_relation(&mut self, ids: &[Uuid], alias: &str, column: &str) -> &mut Self {
         debug_assert!(self.is_postgres(), "a PostgreSQL relation");
-        let padded = ids.len().next_power_of_two();
-        let last = *ids.last().expect("ids_relation of no ids");
-        self.push(&format!("(SELECT DISTINCT {column} FROM (VALUES "));
-        for (i, id) in ids
-            .iter()
-            .copied()
+        self.push(&format!("(SELECT DISTINCT {column} FROM ("))
+            .values(ids.iter().map(|id| Value::from(*id)).collect(), "uuid")
+            .push(&format!(") AS v({column})) AS {alias}"))
+    }
+
+    /// `VALUES (?::cast), …`, a row per value in their order, the list padded to a power of
+    /// two by repeating its last value (see [`Sql::any_of`]). `values` must not be empty.
+    pub(crate) fn values(&mut self, values: Vec<Value>, cast: &str) -> &mut Self {
+        let padded = values.len().next_power_of_two();
+        let last = values.last().cloned().expect("values of none");
+        self.push("VALUES ");
+        for (i, value) in values
+            .into_iter()
             .chain(std::iter::repeat(last))
             .take(padded)
             .enumerate()
@@ -108,9 +115,9 @@ impl Sql {
             if i > 0 {
                 self.push(", ");
             }
-            self.push("(").bind(id).push("::uuid)");
+            self.push("(").bind(value).push("::").push(cast).push(")");
         }
-        self.push(&format!(") AS v({column})) AS {alias}"))
+        self
     }
 
     pub(crate) fn statement(self) -> Statement {

@@ -298,14 +298,8 @@ async fn journal_keys(app: &TestApp, token: &str, after: &str, types: &Value) ->
 /// `User.changes(after:, types:)` holds, in order. `HYPERNET_FEED_SEED` replays a run.
 #[tokio::test]
 async fn subscriptions_sharing_reads_each_receive_exactly_their_journal() {
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
-    let seed = std::env::var("HYPERNET_FEED_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    eprintln!("HYPERNET_FEED_SEED={seed}");
-    let mut rng = StdRng::seed_from_u64(seed);
+    use rand::Rng;
+    let (mut rng, seed) = feed_rng();
     let app = TestApp::spawn().await;
     let ann = app.register("ann@example.com").await;
     let t = &ann.access_token;
@@ -863,6 +857,18 @@ async fn serve_process(app: &TestApp) -> (tokio::process::Child, TestApp) {
     panic!("the server process did not start");
 }
 
+/// The random numbers of a generated test, from `HYPERNET_FEED_SEED` when it is set (to replay
+/// a run), and the seed.
+fn feed_rng() -> (rand::rngs::StdRng, u64) {
+    use rand::SeedableRng;
+    let seed = std::env::var("HYPERNET_FEED_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("HYPERNET_FEED_SEED={seed}");
+    (rand::rngs::StdRng::seed_from_u64(seed), seed)
+}
+
 /// A generated selection of a `changes` event: its fields in a random order, some aliased,
 /// some twice, some through fragments, the object with or without its own fields.
 fn event_selection(rng: &mut impl rand::Rng) -> String {
@@ -909,14 +915,7 @@ fn payload_of(text: &str) -> (String, String) {
 /// replays a run.
 #[tokio::test]
 async fn subscriptions_of_one_document_share_each_events_answer() {
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
-    let seed = std::env::var("HYPERNET_FEED_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    eprintln!("HYPERNET_FEED_SEED={seed}");
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rng, seed) = feed_rng();
     let app = TestApp::spawn().await;
     let ann = app.register("ann@example.com").await;
     let t = &ann.access_token;
