@@ -161,7 +161,8 @@ impl Services {
         let tags = self.own_active_tags(&txn, viewer, &tag_ids).await?;
         self.own_active_media(&txn, viewer, &media_ids).await?;
         link_tags(&txn, viewer, &media_ids, &tag_ids).await?;
-        let media = store::media::find_active_of_user(&txn, viewer, &media_ids).await?;
+        let media =
+            store::kinds::find_active::<entity::media::Entity>(&txn, viewer, &media_ids).await?;
         txn.commit().await?;
         Ok(Tagging::new(tags, &tag_ids, media, &media_ids))
     }

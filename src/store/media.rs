@@ -73,20 +73,6 @@ pub(crate) async fn find_any_of_user(
         .await
 }
 
-/// The user's media with these ids (thumbnails included) that are not deleted.
-pub(crate) async fn find_active_of_user(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<media::Model>, DbErr> {
-    media::Entity::find()
-        .filter(media::Column::UserId.eq(user_id))
-        .filter(media::Column::Id.is_in(ids.iter().copied()))
-        .filter(media::Column::DeletedAt.is_null())
-        .all(db)
-        .await
-}
-
 /// The user's active original (not a thumbnail) with these bytes.
 pub(crate) async fn find_active_by_hash(
     db: &impl ConnectionTrait,
