@@ -131,13 +131,16 @@ async fn execute_root(
     out: Out,
     event: Option<i64>,
 ) -> ServerResult<Value> {
-    let answer = match shared_key(ctx, field, event).await {
-        Some((answers, key)) => {
-            let answering = async { answer_root(ctx, field, out).await.map(Arc::new) };
-            answers.answer(key, answering).await?
+    let Some((answers, key)) = shared_key(ctx, field, event).await else {
+        // Queries, mutations and unshared events: the answer is this request's alone.
+        let answer = answer_root(ctx, field, out).await?;
+        for err in answer.errors {
+            ctx.add_error(err);
         }
-        None => Arc::new(answer_root(ctx, field, out).await?),
+        return Ok(answer.value);
     };
+    let answering = async { answer_root(ctx, field, out).await.map(Arc::new) };
+    let answer = answers.answer(key, answering).await?;
     for err in &answer.errors {
         ctx.add_error(err.clone());
     }
