@@ -41,8 +41,9 @@ impl From<async_graphql::parser::types::OperationType> for OperationType {
     }
 }
 
+/// An operation's labels (its name, bounded, and its type), built once per operation.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OperationLabels {
+pub struct OperationLabels {
     operation: String,
     r#type: OperationType,
 }
@@ -178,7 +179,8 @@ impl Metrics {
         "other".to_string()
     }
 
-    fn labels(&self, name: Option<&str>, ty: OperationType) -> OperationLabels {
+    /// The labels an operation named `name` (`None`: anonymous) of type `ty` is counted under.
+    pub fn labels(&self, name: Option<&str>, ty: OperationType) -> OperationLabels {
         let operation = match name {
             Some(name) => Self::bounded(&self.names, MAX_OPERATIONS, name),
             None => "anonymous".to_string(),
@@ -192,13 +194,12 @@ impl Metrics {
     /// One operation that ran for `elapsed`, and the codes of its errors.
     pub fn operation<'a>(
         &self,
-        name: Option<&str>,
-        ty: OperationType,
+        labels: &OperationLabels,
         elapsed: Duration,
         codes: impl IntoIterator<Item = &'a str>,
     ) {
         self.operations
-            .get_or_create(&self.labels(name, ty))
+            .get_or_create(labels)
             .observe(elapsed.as_secs_f64());
         for code in codes {
             self.error(code);
@@ -212,13 +213,12 @@ impl Metrics {
     }
 
     /// The SQL a request sent.
-    pub fn request_sql(&self, name: Option<&str>, ty: OperationType, sql: &SqlUse) {
-        let labels = self.labels(name, ty);
+    pub fn request_sql(&self, labels: &OperationLabels, sql: &SqlUse) {
         self.operation_statements
-            .get_or_create(&labels)
+            .get_or_create(labels)
             .observe(sql.statements() as f64);
         self.operation_sql_seconds
-            .get_or_create(&labels)
+            .get_or_create(labels)
             .observe(sql.time().as_secs_f64());
     }
 

@@ -12,10 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::{password, secret_file};
 use crate::config::Config;
 use crate::db::{self, Db, StatementCounter};
-use crate::graphql::{
-    self,
-    limits::{Documents, Limits},
-};
+use crate::graphql::{self, documents::Documents, limits::Limits};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::{Services, maintenance, variants};
 

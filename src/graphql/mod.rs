@@ -4,9 +4,11 @@
 pub(crate) mod batch;
 pub(crate) mod connection;
 pub(crate) mod context;
+pub(crate) mod documents;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod ids;
+pub(crate) mod input;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod loaders;

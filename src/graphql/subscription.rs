@@ -1,5 +1,7 @@
 //! `Subscription`: live updates over `/graphql/ws` (see `http::ws`).
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Edge, EmptyFields};
 use async_graphql::{Context, Result, Subscription};
 use futures_util::{Stream, StreamExt};
@@ -7,6 +9,8 @@ use futures_util::{Stream, StreamExt};
 use crate::graphql::connection::Cursor;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::exec::Planned;
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Conn, ConnKind, CursorKey, EdgeExtra, EdgeRow, Obj, Out, Total};
 use crate::graphql::types::change::{Change, ChangeArgs, ChangeObjectType};
 
 /// An event of the live feed: the edge `User.changes` pages through, whose `cursor` resumes
@@ -47,5 +51,27 @@ impl SubscriptionRoot {
             }
             Err(err) => Err(err.into()),
         }))
+    }
+}
+
+impl ToOut for ChangeEvent {
+    fn to_out(&self) -> Out {
+        let edge = EdgeRow {
+            node: Obj::Change(self.node.0.clone()),
+            cursor: CursorKey::Seq(self.cursor.0),
+            extra: EdgeExtra::None,
+        };
+        let page = Conn {
+            kind: ConnKind::Changes,
+            edges: vec![edge],
+            has_previous: false,
+            has_next: false,
+            total: Total::Known(0),
+        };
+        Out::One(Obj::Edge(Arc::new(page), 0))
+    }
+
+    fn event(&self) -> Option<i64> {
+        Some(self.cursor.0)
     }
 }

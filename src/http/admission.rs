@@ -14,8 +14,9 @@ use crate::config::ExecutorMode;
 use crate::graphql::batch::drive;
 use crate::graphql::context::RequestContext;
 use crate::graphql::exec::{self, reorder, rewrite};
-use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{documents, input, limits};
+use crate::metrics::OperationLabels;
 
 /// A request error: the operation is refused before it runs.
 fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, bool) {
@@ -24,11 +25,11 @@ fn request_error(err: async_graphql::ServerError) -> (async_graphql::Response, b
 
 /// An operation let in: its document, type and cost.
 pub(super) struct Admitted {
-    pub parsed: Arc<limits::Parsed>,
+    pub parsed: Arc<documents::Parsed>,
     pub ty: OperationType,
     pub cost: u64,
-    /// The operation's name, for the metrics (none for an anonymous operation).
-    pub name: Option<String>,
+    /// What the metrics count it under (its name and type).
+    pub labels: OperationLabels,
 }
 
 /// A query or mutation [`admit`]ted, run for the caller `ctx` with loaders of its own (a
@@ -62,7 +63,7 @@ pub(super) async fn execute_one(
     mut request: Request,
     read_only: bool,
     authenticated: &AtomicBool,
-    first: &OnceLock<(Option<String>, OperationType)>,
+    first: &OnceLock<OperationLabels>,
 ) -> (async_graphql::Response, bool) {
     let started = Instant::now();
     let admitted = match admit(state, &mut request, read_only, authenticated).await {
@@ -72,7 +73,7 @@ pub(super) async fn execute_one(
             return request_error(err);
         }
     };
-    let _ = first.set((admitted.name.clone(), admitted.ty));
+    let _ = first.set(admitted.labels.clone());
     let (response, ran) = run(state, request, &admitted).await;
     observe(state, &admitted, started, &response);
     (response, ran)
@@ -95,8 +96,7 @@ pub(super) fn observe(
     response: &async_graphql::Response,
 ) {
     state.services.metrics.operation(
-        admitted.name.as_deref(),
-        admitted.ty.into(),
+        &admitted.labels,
         started.elapsed(),
         response.errors.iter().map(error_code),
     );
@@ -141,10 +141,10 @@ pub(super) async fn admit(
     // only reads them where a field argument names the variable, not in `@skip`/`@include`),
     // and refuses a request that leaves out a required variable.
     exec::with_defaults(&mut request.variables, &op.variable_definitions);
-    if let Some(err) = limits::missing_variable(op, &request.variables) {
+    if let Some(err) = input::missing_variable(op, &request.variables) {
         return Err(err);
     }
-    if let Some(err) = limits::nul_in_input(&parsed, &request.variables) {
+    if let Some(err) = input::nul_in_input(&parsed, &request.variables) {
         return Err(err);
     }
     limits::check_authentications(&parsed.doc, op, &request.variables, authenticated)?;
@@ -160,11 +160,12 @@ pub(super) async fn admit(
             }
             _ => None,
         });
+    let labels = state.services.metrics.labels(name.as_deref(), ty.into());
     Ok(Admitted {
         parsed,
         ty,
         cost,
-        name,
+        labels,
     })
 }
 

@@ -233,11 +233,8 @@ pub(super) async fn execute(
     // Every statement of the request shows the database only the caller's rows.
     let (response, executed) =
         metrics::measuring_sql(sql.clone(), db::within(scope, drive(&jobs, execution))).await;
-    if let Some((name, ty)) = first.get() {
-        state
-            .services
-            .metrics
-            .request_sql(name.as_deref(), (*ty).into(), &sql);
+    if let Some(labels) = first.get() {
+        state.services.metrics.request_sql(labels, &sql);
     }
     let cacheable = read_only
         && matches!(&response, BatchResponse::Single(r) if r.errors.is_empty() && executed == [true]);

@@ -32,7 +32,8 @@ use tracing::Instrument;
 
 use crate::db::StatementCounter;
 use crate::graphql::HypernetSchema;
-use crate::graphql::limits::{Documents, Limits};
+use crate::graphql::documents::Documents;
+use crate::graphql::limits::Limits;
 use crate::service::Services;
 
 /// What every handler can reach.

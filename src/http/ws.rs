@@ -447,12 +447,10 @@ impl Operation {
             return self.send(Event::Complete(self.id(), self.generation)).await;
         }
         // A subscription counts once, with the time it took to be let in.
-        self.state.services.metrics.operation(
-            admitted.name.as_deref(),
-            admitted.ty.into(),
-            started.elapsed(),
-            [],
-        );
+        self.state
+            .services
+            .metrics
+            .operation(&admitted.labels, started.elapsed(), []);
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
         // Subscriptions of one user that run this same text with these same variables, and

@@ -34,13 +34,14 @@
 pub(crate) mod collect;
 pub(crate) mod cost;
 mod fields;
-mod obj;
+pub(crate) mod obj;
 mod plan;
 pub(crate) mod reorder;
 pub(crate) mod rewrite;
 mod run;
 pub(crate) mod schema;
 pub(crate) mod shared;
+mod to_out;
 mod write;
 
 use std::borrow::Cow;
@@ -51,7 +52,8 @@ use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
 
 pub(crate) use collect::with_defaults;
-pub(crate) use obj::{Out, Record, ToOut};
+pub(crate) use obj::{Out, Record};
+pub(crate) use to_out::ToOut;
 
 use crate::config::ExecutorMode;
 use crate::db::{self, Scope};

@@ -6,6 +6,7 @@ mod integrations;
 mod links;
 mod media;
 mod tags;
+mod uploads;
 
 use async_graphql::MergedObject;
 
@@ -13,6 +14,7 @@ use async_graphql::MergedObject;
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     auth::AuthMutation,
+    uploads::UploadMutation,
     media::MediaMutation,
     albums::AlbumMutation,
     links::LinkMutation,

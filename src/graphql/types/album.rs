@@ -13,6 +13,8 @@ use super::media::{Media, node_columns};
 use crate::error::AppError;
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::{loaders, services};
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::ids;
 use crate::kinds::Kind;
 use crate::store::links::{LinkColumns, Member, MemberPage};
@@ -231,4 +233,10 @@ pub(crate) async fn albums_of(
         ));
     }
     Ok(conn)
+}
+
+impl ToOut for Album {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::Album(Arc::new(self.0.clone())))
+    }
 }

@@ -1,5 +1,7 @@
 //! `Integration`: an outside source of media. Its credentials are never readable.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
@@ -10,6 +12,8 @@ use super::library::{MediaConnection, MediaFilterInput, library};
 use super::link::{Direction, LinkConnection, links_of};
 use crate::graphql::connection::{self, cost, encode_cursor};
 use crate::graphql::context::{loaders, services};
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::ids;
 use crate::kinds::Kind;
 
@@ -166,4 +170,10 @@ pub(crate) async fn integrations_of(
             .map(|i| Edge::new(encode_cursor(&i.id), Integration(i))),
     );
     Ok(conn)
+}
+
+impl ToOut for Integration {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::Integration(Arc::new(self.0.clone())))
+    }
 }

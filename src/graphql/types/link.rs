@@ -1,5 +1,7 @@
 //! `Link` and the `links(types, direction, first, after)` connection every object has.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -10,6 +12,8 @@ use super::node::{Node, object};
 use crate::error::AppError;
 use crate::graphql::connection::{self, PageArgs, encode_cursor};
 use crate::graphql::context::{loaders, services};
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{self, Obj, Out, TraversalStep};
 use crate::graphql::ids;
 use crate::kinds::{Kind, ObjectKind};
 use crate::store::links::Direction as StoreDirection;
@@ -228,4 +232,32 @@ pub(crate) struct Traversal {
     /// (`HYPERNET_TRAVERSE_MAX_NODES`) or its time budget. What it reached is still exact
     /// at each depth it finished; ask for fewer link types, a smaller depth or a closer start.
     pub truncated: bool,
+}
+
+impl ToOut for Link {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::Link(Arc::new(self.0.clone())))
+    }
+}
+
+impl ToOut for Traversal {
+    fn to_out(&self) -> Out {
+        let edges = self
+            .edges
+            .iter()
+            .filter_map(|e| match e.node.to_out() {
+                Out::One(node) => Some(TraversalStep {
+                    depth: e.depth,
+                    path: e.path.clone(),
+                    node,
+                }),
+                _ => None,
+            })
+            .collect();
+        Out::One(Obj::Traversal(Arc::new(obj::Traversal {
+            edges,
+            total: self.total_count,
+            truncated: self.truncated,
+        })))
+    }
 }

@@ -13,6 +13,8 @@ use super::link::{Direction, LinkConnection, links_of};
 use super::tag::Tag;
 use crate::graphql::connection::cost;
 use crate::graphql::context::{loaders, request, services};
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
 use crate::kinds::Kind;
@@ -311,6 +313,12 @@ impl Media {
             .into_iter()
             .map(Media)
             .collect())
+    }
+}
+
+impl ToOut for Media {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::Media(self.0.clone()))
     }
 }
 

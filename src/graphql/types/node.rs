@@ -11,6 +11,7 @@ use super::media::Media;
 use super::tag::Tag;
 use super::user::User;
 use crate::graphql::context::{loaders, services};
+use crate::graphql::exec::{Out, ToOut};
 use crate::graphql::ids;
 use crate::kinds::{Kind, ObjectKind};
 
@@ -67,5 +68,18 @@ pub(crate) async fn resolve(ctx: &Context<'_>, viewer: Uuid, id: &str) -> Result
             .load_one(uuid)
             .await?
             .map(|l| Node::Link(Link(l)))),
+    }
+}
+
+impl ToOut for Node {
+    fn to_out(&self) -> Out {
+        match self {
+            Node::User(u) => u.to_out(),
+            Node::Media(m) => m.to_out(),
+            Node::Album(a) => a.to_out(),
+            Node::Link(l) => l.to_out(),
+            Node::Integration(i) => i.to_out(),
+            Node::Tag(t) => t.to_out(),
+        }
     }
 }

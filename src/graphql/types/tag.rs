@@ -1,5 +1,7 @@
 //! `Tag`, its media, and `User.tags`.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -10,6 +12,8 @@ use super::library::{LibraryArgs, MediaConnection, MediaFilterInput, library_pag
 use super::link::{Direction, LinkConnection, links_of};
 use crate::graphql::connection::{self, Cursor, cost};
 use crate::graphql::context::services;
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::ids;
 use crate::kinds::Kind;
 
@@ -112,4 +116,10 @@ pub(crate) async fn tags_of(
             .map(|t| Edge::new(Cursor((t.name_key.clone(), t.id)), Tag(t))),
     );
     Ok(conn)
+}
+
+impl ToOut for Tag {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::Tag(Arc::new(self.0.clone())))
+    }
 }

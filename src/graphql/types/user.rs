@@ -1,5 +1,7 @@
 //! `User`: an account, as its owner sees it.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::users;
@@ -16,6 +18,8 @@ use super::trash::{TrashConnection, trash};
 use crate::error::AppError;
 use crate::graphql::connection::cost;
 use crate::graphql::context::viewer;
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::{Obj, Out};
 use crate::graphql::ids;
 use crate::graphql::scalars::BigInt;
 use crate::kinds::Kind;
@@ -251,5 +255,11 @@ impl User {
         before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, AuditLogFields>> {
         Ok(audit_log_page(ctx, self.id, first, after, last, before).await?)
+    }
+}
+
+impl ToOut for User {
+    fn to_out(&self) -> Out {
+        Out::One(Obj::User(Arc::new(self.clone())))
     }
 }
