@@ -43,7 +43,7 @@ impl From<async_graphql::parser::types::OperationType> for OperationType {
 
 /// An operation's labels (its name, bounded, and its type), built once per operation.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OperationLabels {
+pub(crate) struct OperationLabels {
     operation: String,
     r#type: OperationType,
 }
@@ -180,7 +180,7 @@ impl Metrics {
     }
 
     /// The labels an operation named `name` (`None`: anonymous) of type `ty` is counted under.
-    pub fn labels(&self, name: Option<&str>, ty: OperationType) -> OperationLabels {
+    pub(crate) fn labels(&self, name: Option<&str>, ty: OperationType) -> OperationLabels {
         let operation = match name {
             Some(name) => Self::bounded(&self.names, MAX_OPERATIONS, name),
             None => "anonymous".to_string(),
@@ -192,7 +192,7 @@ impl Metrics {
     }
 
     /// One operation that ran for `elapsed`, and the codes of its errors.
-    pub fn operation<'a>(
+    pub(crate) fn operation<'a>(
         &self,
         labels: &OperationLabels,
         elapsed: Duration,
@@ -213,7 +213,7 @@ impl Metrics {
     }
 
     /// The SQL a request sent.
-    pub fn request_sql(&self, labels: &OperationLabels, sql: &SqlUse) {
+    pub(crate) fn request_sql(&self, labels: &OperationLabels, sql: &SqlUse) {
         self.operation_statements
             .get_or_create(labels)
             .observe(sql.statements() as f64);

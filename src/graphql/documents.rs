@@ -21,7 +21,7 @@ pub(crate) struct Documents(Mutex<LruCache<String, Arc<Parsed>>>);
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub doc: ExecutableDocument,
-    pub shape: DocumentShape,
+    pub(super) shape: DocumentShape,
 }
 
 impl Documents {
@@ -60,11 +60,11 @@ impl Documents {
 
 /// What the limits need to know of a parsed document.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct DocumentShape {
-    pub aliases: usize,
-    pub introspects: bool,
+pub(super) struct DocumentShape {
+    pub(super) aliases: usize,
+    pub(super) introspects: bool,
     /// The path of an argument literal holding a NUL character, if one does.
-    pub nul_literal: Option<String>,
+    pub(super) nul_literal: Option<String>,
 }
 
 impl DocumentShape {

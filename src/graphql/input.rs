@@ -62,7 +62,7 @@ fn nul_in(path: &mut Vec<String>, v: &Value) -> bool {
 
 /// The path of the first argument literal of `set` (fragments' own sets are visited by the
 /// caller) that holds a NUL character.
-pub(crate) fn nul_in_literals(path: &mut Vec<String>, set: &SelectionSet) -> bool {
+pub(super) fn nul_in_literals(path: &mut Vec<String>, set: &SelectionSet) -> bool {
     set.items.iter().any(|item| match &item.node {
         Selection::Field(field) => {
             field.node.arguments.iter().any(|(name, arg)| {

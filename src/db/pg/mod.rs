@@ -9,7 +9,7 @@
 //! cancelled) or broken (an I/O or protocol error) is taken out of the pool and closed, which
 //! ends its session and whatever the session had open. A transaction dropped without commit
 //! or rollback is rolled back before its connection goes back, in a task of its own, as
-//! SeaORM does. Deadpool recycles a connection when it is taken: one idle for a while is
+//! SeaORM does (`transaction`). Deadpool recycles a connection when it is taken: one idle for a while is
 //! pinged first, one past its lifetime is replaced; a task closes connections left idle.
 //!
 //! Each connection remembers the viewer its session is set for (`hypernet.viewer`, see

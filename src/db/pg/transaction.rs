@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statem
 
 use super::{Pooled, exec_err, query_err};
 
-/// A transaction on one connection of the [`Pool`]. Dropped without [`commit`](Self::commit)
+/// A transaction on one connection of the [`Pool`](super::Pool). Dropped without [`commit`](Self::commit)
 /// or [`rollback`](Self::rollback), it is rolled back.
 pub(crate) struct Transaction {
     /// `None` once committed or rolled back.

@@ -34,7 +34,7 @@
 pub(crate) mod collect;
 pub(crate) mod cost;
 mod fields;
-pub(crate) mod obj;
+pub(in crate::graphql) mod obj;
 mod plan;
 pub(crate) mod reorder;
 pub(crate) mod rewrite;

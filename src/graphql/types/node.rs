@@ -11,7 +11,8 @@ use super::media::Media;
 use super::tag::Tag;
 use super::user::User;
 use crate::graphql::context::{loaders, services};
-use crate::graphql::exec::{Out, ToOut};
+use crate::graphql::exec::ToOut;
+use crate::graphql::exec::obj::Out;
 use crate::graphql::ids;
 use crate::kinds::{Kind, ObjectKind};
 

@@ -6,7 +6,8 @@
 //! an event. Wake-ups come from PostgreSQL's `NOTIFY` on `hypernet_changes` (migration 12: the
 //! payload is the user's id, sent when the change commits, whichever instance made it); on
 //! SQLite, which one process serves, from this process's own commits, with a poll of the
-//! journal's heads every second for writes made outside a transaction or by the CLI.
+//! journal's heads every second for writes made outside a transaction or by the CLI (both in
+//! `wake`).
 //!
 //! A follower holds a [`Ticket`], counted against a per-user and a per-instance cap. Streams
 //! are pulled: nothing is read ahead of what the subscriber takes, so a slow subscriber costs
