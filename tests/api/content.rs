@@ -261,7 +261,8 @@ async fn deleted_media_cannot_be_downloaded() {
     assert_eq!(app.client.get(&signed).send().await.unwrap().status(), 404);
 }
 
-async fn wait_for_variants(
+/// The variants of media `id` once there are `count` of them.
+pub(crate) async fn wait_for_variants(
     app: &TestApp,
     token: &str,
     id: &str,

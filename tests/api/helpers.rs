@@ -615,16 +615,18 @@ impl TestApp {
         out
     }
 
+    /// Where the bytes with this SHA-256 are stored (on the local disk store).
+    pub fn blob_path(&self, sha256: &str) -> std::path::PathBuf {
+        self.data_dir.path().join(format!(
+            "blobs/sha256/{}/{}/{sha256}",
+            &sha256[0..2],
+            &sha256[2..4]
+        ))
+    }
+
     /// Whether the bytes with this SHA-256 are stored.
     pub fn blob_exists(&self, sha256: &str) -> bool {
-        self.data_dir
-            .path()
-            .join(format!(
-                "blobs/sha256/{}/{}/{sha256}",
-                &sha256[0..2],
-                &sha256[2..4]
-            ))
-            .exists()
+        self.blob_path(sha256).exists()
     }
 
     /// Media bytes stored (content-addressed blobs), thumbnails included.

@@ -390,57 +390,159 @@ async fn a_purge_racing_an_upload_of_the_same_bytes_never_leaves_it_without_them
     }
 }
 
-/// The upload's side of the race, held open: while a purge holds a hash's lock (as it does
-/// from finding the bytes unused until they are deleted), an upload that found those bytes
-/// stored waits before its commit, and writes them again if they went meanwhile. PostgreSQL
-/// only: the lock is an advisory lock there, which the test takes itself (on SQLite both
-/// sides are write transactions, which the race test above covers).
-#[tokio::test]
-async fn an_upload_waits_for_a_purge_holding_its_bytes_and_writes_them_again() {
+/// The lock a purge holds of `hash` from finding its bytes unused until they are deleted
+/// (class "hblb", the hash's first 32 bits), taken by the test in a transaction of its own.
+/// PostgreSQL only: on SQLite both sides are write transactions, which the race test above
+/// covers.
+async fn hold_purge_lock(app: &TestApp, hash: &str) -> hypernet::db::Txn {
     use sea_orm::{ConnectionTrait, Statement};
 
+    let purge = app.db.begin().await.unwrap();
+    purge
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [0x6862_6c62_i32.into(), hash_key(hash).into()],
+        ))
+        .await
+        .unwrap();
+    purge
+}
+
+fn hash_key(hash: &str) -> i32 {
+    u32::from_str_radix(&hash[..8], 16).unwrap() as i32
+}
+
+/// Returns once a session waits for the purge's lock of `hash`: something that found those
+/// bytes stored is about to commit a row that uses them.
+async fn a_waiter_for(app: &TestApp, hash: &str) {
+    // An advisory lock of two keys shows them as `classid` and `objid` (oids: unsigned).
+    let sql = format!(
+        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
+         AND classid = {} AND objid = {} AND NOT granted",
+        0x6862_6c62_u32,
+        hash_key(hash) as u32
+    );
+    for _ in 0..200 {
+        if app.sql_i64(&sql).await > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing waited for the purge's lock of {hash}");
+}
+
+/// Runs `ingest` (an upload or an import of `bytes`) while a purge holds their hash's lock,
+/// with the bytes stored and no row using them: `ingest` finds them stored and waits for the
+/// lock before its commit; the purge then deletes them and ends, and `ingest` must write
+/// them again. Returns what `ingest` answered.
+async fn ingest_under_a_purge<F: std::future::Future<Output = Value>>(
+    app: &TestApp,
+    bytes: &[u8],
+    ingest: F,
+) -> Value {
+    let hash = sha256_hex(bytes);
+    let path = app.blob_path(&hash);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let purge = hold_purge_lock(app, &hash).await;
+    tokio::pin!(ingest);
+    tokio::select! {
+        answer = &mut ingest => panic!("it committed while a purge held its bytes' lock: {answer}"),
+        () = a_waiter_for(app, &hash) => {}
+    }
+    std::fs::remove_file(&path).unwrap();
+    purge.commit().await.unwrap();
+    let answer = ingest.await;
+    assert!(app.blob_exists(&hash), "the bytes were not written again");
+    answer
+}
+
+#[tokio::test]
+async fn an_upload_waits_for_a_purge_holding_its_bytes_and_writes_them_again() {
     let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
     if !app.is_postgres() {
         return;
     }
     let bob = app.register("bob@example.com").await;
     let bytes = fixtures::gif(33, 21);
-    let hash = sha256_hex(&bytes);
-    // Bytes stored with no row using them: what a purge finds before it deletes them.
-    let path = app.data_dir.path().join(format!(
-        "blobs/sha256/{}/{}/{hash}",
-        &hash[0..2],
-        &hash[2..4]
-    ));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, &bytes).unwrap();
-
-    // The purge's lock: class "hblb", the hash's first 32 bits.
-    let key = u32::from_str_radix(&hash[..8], 16).unwrap() as i32;
-    let purge = app.db.begin().await.unwrap();
-    purge
-        .execute_raw(Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            [0x6862_6c62_i32.into(), key.into()],
-        ))
-        .await
-        .unwrap();
     let upload = app.upload_ok(&bob.access_token, "b.gif", bytes.clone());
-    tokio::pin!(upload);
-    assert!(
-        tokio::time::timeout(Duration::from_millis(800), &mut upload)
-            .await
-            .is_err(),
-        "the upload committed while a purge held its bytes' lock"
+    let media = ingest_under_a_purge(&app, &bytes, upload).await;
+    assert_content(&app, &media, &bytes).await;
+}
+
+/// The same for an integration's import.
+#[tokio::test]
+async fn an_import_waits_for_a_purge_holding_its_bytes_and_writes_them_again() {
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let bob = app.register("bob@example.com").await;
+    let integration = crate::integrations::cloud(&app, &bob).await;
+    let bytes = fixtures::png(34, 22);
+    let items = vec![json!({ "externalId": "ext-1", "filename": "b.png" })];
+    let import = crate::integrations::import(
+        &app,
+        &bob,
+        &integration,
+        items,
+        vec![Some(bytes.clone())],
+        None,
     );
-    // The purge deletes the bytes it found unused, and ends.
-    std::fs::remove_file(&path).unwrap();
+    let res = ingest_under_a_purge(&app, &bytes, import).await;
+    let imported = &res["data"]["importMedia"];
+    assert_eq!(imported["imported"], 1, "{res}");
+    let id = &imported["media"][0]["id"];
+    let media = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Media { contentUrl } } }",
+            json!({ "id": id }),
+            Some(&bob.access_token),
+        )
+        .await;
+    assert_content(&app, &media["data"]["node"], &bytes).await;
+}
+
+/// The same for a thumbnail: Bob's upload of a photo Ann has makes the thumbnails Ann's
+/// has, byte for byte; the thumbnail job finds them stored and waits for the purge.
+#[tokio::test]
+async fn a_thumbnail_waits_for_a_purge_holding_its_bytes_and_writes_them_again() {
+    let app = TestApp::spawn_with(|c| c.maintenance_interval_secs = 0).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let photo = fixtures::jpeg(640, 480, None);
+    let media = app
+        .upload_ok(&ann.access_token, "a.jpg", photo.clone())
+        .await;
+    let id = media["id"].as_str().unwrap();
+    let variants = crate::content::wait_for_variants(&app, &ann.access_token, id, 2).await;
+    let thumbnail = app
+        .gql(
+            "query($id: ID!) { node(id: $id) { ... on Media { hash } } }",
+            json!({ "id": variants[0]["id"] }),
+            Some(&ann.access_token),
+        )
+        .await;
+    let hash = thumbnail["data"]["node"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let thumbnail_bytes = std::fs::read(app.blob_path(&hash)).unwrap();
+
+    let purge = hold_purge_lock(&app, &hash).await;
+    let media = app.upload_ok(&bob.access_token, "b.jpg", photo).await;
+    a_waiter_for(&app, &hash).await;
+    std::fs::remove_file(app.blob_path(&hash)).unwrap();
     purge.commit().await.unwrap();
-    let media = upload.await;
+    let id = media["id"].as_str().unwrap();
+    let variants = crate::content::wait_for_variants(&app, &bob.access_token, id, 2).await;
     assert!(
         app.blob_exists(&hash),
-        "the upload did not write its bytes again"
+        "the thumbnail's bytes were not written again"
     );
-    assert_content(&app, &media, &bytes).await;
+    assert_content(&app, &variants[0], &thumbnail_bytes).await;
 }
