@@ -153,14 +153,14 @@ pub(super) async fn admit(
     let ty = op.ty;
     let name = request
         .operation_name
-        .clone()
+        .as_deref()
         .or_else(|| match &parsed.doc.operations {
             DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-                ops.keys().next().map(|name| name.to_string())
+                ops.keys().next().map(|name| name.as_str())
             }
             _ => None,
         });
-    let labels = state.services.metrics.labels(name.as_deref(), ty.into());
+    let labels = state.services.metrics.labels(name, ty.into());
     Ok(Admitted {
         parsed,
         ty,

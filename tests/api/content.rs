@@ -268,7 +268,7 @@ pub(crate) async fn wait_for_variants(
     id: &str,
     count: usize,
 ) -> serde_json::Value {
-    let query = "query($id: ID!) { node(id: $id) { ... on Media { variants { id width height mimeType size contentUrl } } } }";
+    let query = "query($id: ID!) { node(id: $id) { ... on Media { variants { id width height mimeType size contentUrl hash } } } }";
     for _ in 0..200 {
         let res = app.gql(query, json!({ "id": id }), Some(token)).await;
         let variants = res["data"]["node"]["variants"].clone();
